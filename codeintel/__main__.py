@@ -1,0 +1,4 @@
+"""``python -m codeintel`` runs the CLI."""
+from .cli import entry
+
+entry()

@@ -1,0 +1,330 @@
+"""The ``codeintel`` command: parses arguments, calls the indexer or a store query, prints.
+
+Exit codes (also in README.md):
+  0   success
+  1   the query found nothing (search, symbols, refs), like grep
+  2   usage error or bad input (missing path, bad option or config value)
+  3   the index cannot be used (none yet, corrupt, from a newer codeintel, locked too long)
+  70  internal error (a bug: rerun with CODEINTEL_DEBUG=1 for the traceback)
+  130 interrupted (Ctrl-C); the index stays consistent and the next run finishes the job
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from . import __version__
+from .config import ConfigError, IndexSettings, load_index_settings, parse_size
+from .store import Store, StoreError, find_store, store_path
+
+EXIT_NOTHING_FOUND = 1
+EXIT_USAGE = 2
+EXIT_STORE = 3
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+
+class Failure(Exception):
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _emit_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _open_store(repo: Optional[str]) -> Store:
+    if repo:
+        path = store_path(repo)
+        if not path.is_file():
+            raise Failure(f"no index in {repo}; run `codeintel index {repo}` first", EXIT_STORE)
+    else:
+        path = find_store(Path.cwd())
+        if path is None:
+            raise Failure("no index here or in any parent folder; run `codeintel index` first", EXIT_STORE)
+    return Store.open(path, create=False)
+
+
+repo_option = click.option("--repo", "repo", type=click.Path(file_okay=False), default=None,
+                           help="Repository whose index to read (default: the nearest .codeintel above here).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="codeintel")
+def main() -> None:
+    """Code intelligence that learns from the repository it works in."""
+
+
+# ---------------------------------------------------------------------------------------- index
+def _progress_reporter(enabled: bool):
+    """A rich progress bar on a terminal; nothing when piped."""
+    if not enabled:
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), console=_console(stderr=True), transient=True)
+    tasks: dict[str, int] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total)
+        bar.update(tasks[phase], completed=done, total=total)
+
+    return bar, update
+
+
+def _move_aside(db: Path) -> Optional[Path]:
+    if not db.exists():
+        return None
+    target = db.with_name(f"{db.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
+    db.rename(target)
+    for suffix in ("-wal", "-shm"):
+        side = Path(str(db) + suffix)
+        if side.exists():
+            side.rename(Path(str(target) + suffix))
+    return target
+
+
+@main.command()
+@click.argument("path", default=".", type=click.Path())
+@click.option("--max-file-size", default=None, help="Skip files larger than this (bytes or 512K/2M; default 1M).")
+@click.option("--max-commits", type=int, default=None, help="Mine at most this many recent commits (0 = all; default 2000).")
+@click.option("--since", default=None, help="Mine only commits after this date (git's --since syntax).")
+@click.option("--no-history", is_flag=True, help="Do not mine the git history.")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Parser processes (default: one per core).")
+@click.option("--rebuild", is_flag=True, help="Move the existing index aside (index.db.bak-*) and build a new one.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@json_option
+def index(path, max_file_size, max_commits, since, no_history, workers, rebuild, quiet, as_json):
+    """Build or refresh PATH/.codeintel/index.db (files, symbols, references, chunks, history)."""
+    from indexer.pipeline import IndexError_, index_repository
+
+    root = Path(path)
+    if not root.exists():
+        raise Failure(f"{path}: no such directory", EXIT_USAGE)
+    if not root.is_dir():
+        raise Failure(f"{path}: not a directory", EXIT_USAGE)
+    try:
+        settings = load_index_settings(root)
+        if max_file_size is not None:
+            settings.max_file_size = parse_size(max_file_size)
+    except ConfigError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    if max_commits is not None:
+        if max_commits < 0:
+            raise Failure("--max-commits must be 0 (all) or more", EXIT_USAGE)
+        settings.max_commits = max_commits or None
+    if since is not None:
+        settings.since = since
+    if no_history:
+        settings.history = False
+    moved = _move_aside(store_path(root)) if rebuild else None
+
+    show = not quiet and not as_json and sys.stderr.isatty()
+    bar, update = _progress_reporter(show)
+    try:
+        if bar:
+            bar.start()
+        result = index_repository(root, max_file_size=settings.max_file_size, workers=workers,
+                                  history=settings.history, max_commits=settings.max_commits,
+                                  since=settings.since, progress=update)
+    except IndexError_ as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    finally:
+        if bar:
+            bar.stop()
+    if as_json:
+        data = vars(result)
+        if moved:
+            data["moved_aside"] = str(moved)
+        _emit_json(data)
+    elif not quiet:
+        console = _console()
+        if moved:
+            console.print(f"moved the old index aside to {moved}")
+        console.print(f"indexed {result.root} in {result.seconds:.2f}s: {result.listed} files listed, "
+                      f"{result.parsed} parsed, {result.unchanged} unchanged, {result.deleted} removed, "
+                      f"{result.skipped} skipped, {result.partial} with problems")
+        if result.history:
+            h = result.history
+            console.print(f"history: {h.get('new_commits', 0)} new commits, "
+                          f"{h.get('function_changes', 0)} function changes, "
+                          f"{h.get('merge_scenarios', 0)} merge scenarios"
+                          + (f" ({h['skipped_note']})" if h.get("skipped_note") else ""))
+        if result.skipped or result.partial:
+            console.print("`codeintel stats` lists what was skipped and why")
+
+
+# ---------------------------------------------------------------------------------------- queries
+def _show(rows: list, as_json: bool, render) -> None:
+    """Print query results as JSON or through ``render``; exit 1 when there are none."""
+    if as_json:
+        _emit_json(rows)
+    else:
+        render(_console(), rows)
+    if not rows:
+        if not as_json:
+            click.echo("no matches", err=True)
+        sys.exit(EXIT_NOTHING_FOUND)
+
+
+@main.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", "-n", type=click.IntRange(1, 1000), default=10, help="How many results.")
+@repo_option
+@json_option
+def search(query, limit, repo, as_json):
+    """Full-text search over code chunks (functions, classes, other code), ranked by BM25."""
+    with _open_store(repo) as store:
+        hits = store.search(" ".join(query), limit=limit)
+        for hit in hits:
+            hit["text"] = store.chunk_text(hit["path"], hit["start_byte"], hit["end_byte"])
+            hit["text"] = textwrap.dedent(hit["text"]).strip("\n")
+    def render(console, rows):
+        for hit in rows:
+            console.print(f"[bold]{hit['path']}:{hit['start_line']}[/] {hit['kind']} "
+                          f"[cyan]{hit['name']}[/] [dim](score {hit['score']:.2f})[/]")
+            lines = hit["text"].splitlines()
+            for line in lines[:4]:
+                console.print("    " + line, markup=False)
+            if len(lines) > 4:
+                console.print(f"    [dim]… {len(lines) - 4} more lines[/]")
+
+    _show(hits, as_json, render)
+
+
+@main.command()
+@click.argument("pattern", required=False)
+@click.option("--kind", help="Only this kind (function, method, class, struct, interface, enum, ...).")
+@click.option("--limit", "-n", type=click.IntRange(1, 100000), default=200, help="How many results.")
+@repo_option
+@json_option
+def symbols(pattern, kind, limit, repo, as_json):
+    """Definitions whose (qualified) name contains PATTERN, or matches it as a glob (*, ?)."""
+    with _open_store(repo) as store:
+        rows = store.symbols(pattern, kind=kind, limit=limit)
+    def render(console, rows):
+        for row in rows:
+            console.print(f"{row['path']}:{row['line']}: [dim]{row['kind']:<9}[/] [cyan]{row['qualname']}[/]"
+                          f"  [dim]{row['signature'] or ''}[/]")
+
+    _show(rows, as_json, render)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--limit", "-n", type=click.IntRange(1, 1000000), default=None, help="At most this many.")
+@repo_option
+@json_option
+def refs(name, limit, repo, as_json):
+    """Every place identifier NAME is used (a qualified name like Shape.area looks up `area`)."""
+    ident = name.replace("::", ".").rsplit(".", 1)[-1]
+    with _open_store(repo) as store:
+        rows = store.references(ident, limit=limit)
+        texts: dict[str, list[bytes]] = {}
+        for row in rows:
+            if row["path"] not in texts:
+                texts[row["path"]] = (store.file_content(row["path"]) or b"").split(b"\n")
+            lines = texts[row["path"]]
+            row["text"] = lines[row["line"] - 1].decode("utf-8", "replace").strip() if row["line"] <= len(lines) else ""
+    def render(console, rows):
+        for row in rows:
+            console.print(f"{row['path']}:{row['line']}:{row['col'] + 1}: ", end="")
+            console.print(row["text"], markup=False)
+
+    _show(rows, as_json, render)
+
+
+@main.command()
+@repo_option
+@json_option
+def stats(repo, as_json):
+    """What the index holds: files per language, symbols, history, and what was skipped and why."""
+    with _open_store(repo) as store:
+        data = store.stats()
+    if as_json:
+        _emit_json(data)
+        return
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"[bold]{data['root'] or data['store']}[/]  (index {data['size_bytes'] / 1e6:.1f} MB,"
+                  f" schema {data['schema_version']})")
+    files = data["files"]
+    console.print(f"files: {sum(files.values())} listed, {files.get('ok', 0)} indexed, "
+                  f"{files.get('partial', 0)} with problems, {files.get('skipped', 0)} skipped "
+                  f"({data['unsupported_files']} not a supported language)")
+    table = Table("language", "files", box=None)
+    for lang, count in data["languages"].items():
+        table.add_row(lang, str(count))
+    console.print(table)
+    console.print("symbols: " + ", ".join(f"{k} {v}" for k, v in data["symbols"].items()))
+    console.print(f"imports {data['imports']}, references {data['references']}, chunks {data['chunks']}")
+    h = data["history"]
+    console.print(f"history: {h['commits']} commits ({h['merges']} merges), {h['function_changes']} function "
+                  f"changes, {h['merge_scenarios']} merge scenarios ({h['conflicting_scenarios']} conflicting)"
+                  + (f"; {h['note']}" if h.get("note") else ""))
+    for title, rows in (("with problems", data["partial"]), ("skipped", data["skipped"])):
+        if rows:
+            console.print(f"[bold]{title}[/] ({len(rows)}):")
+            for row in rows[:50]:
+                console.print(f"  {row['path']}: {row['reason']}", markup=False)
+            if len(rows) > 50:
+                console.print(f"  … {len(rows) - 50} more (see --json)")
+
+
+# ---------------------------------------------------------------------------------------- entry
+def run(argv: Optional[list[str]] = None) -> int:
+    """Entry point: every failure becomes one line on stderr and a documented exit code."""
+    try:
+        main.main(args=argv, prog_name="codeintel", standalone_mode=False)
+        return 0
+    except SystemExit as exc:  # sys.exit from a command (nothing found) or click's own exits
+        return exc.code if isinstance(exc.code, int) else 0
+    except click.exceptions.Abort:
+        click.echo("codeintel: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    except Failure as exc:
+        click.echo(f"codeintel: {exc}", err=True)
+        return exc.code
+    except StoreError as exc:
+        click.echo(f"codeintel: {exc}", err=True)
+        return EXIT_STORE
+    except sqlite3.OperationalError as exc:
+        click.echo(f"codeintel: the index is busy or unreadable ({exc}); try again", err=True)
+        return EXIT_STORE
+    except KeyboardInterrupt:
+        click.echo("codeintel: interrupted; the index is consistent and the next run finishes the job", err=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("CODEINTEL_DEBUG"):
+            raise
+        click.echo(f"codeintel: internal error: {type(exc).__name__}: {exc} "
+                   f"(rerun with CODEINTEL_DEBUG=1 for details)", err=True)
+        return EXIT_INTERNAL
+
+
+def entry() -> None:
+    sys.exit(run())

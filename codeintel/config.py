@@ -1,0 +1,71 @@
+"""User settings: ``.codeintel/config.toml`` in the repository, overridden by command-line flags.
+
+    [index]
+    max_file_size = "1M"     # bytes, or with a K/M/G suffix
+    max_commits = 2000       # history walked per run (0 = all)
+    since = "2 years ago"    # passed to git log --since
+    history = true
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from indexer.files import DEFAULT_MAX_FILE_SIZE
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def parse_size(value: object) -> int:
+    """``1048576``, ``"512K"``, ``"2M"``, ``"1G"`` -> bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    else:
+        text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+        mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        number = text[:-1] if text[-1:] in "KMG" and text else text
+        try:
+            size = int(float(number) * mult)
+        except ValueError:
+            raise ConfigError(f"not a size: {value!r} (use bytes or a K/M/G suffix)") from None
+    if size <= 0:
+        raise ConfigError(f"a size must be positive: {value!r}")
+    return size
+
+
+@dataclass
+class IndexSettings:
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    max_commits: Optional[int] = 2000
+    since: Optional[str] = None
+    history: bool = True
+
+
+def load_index_settings(root: Path) -> IndexSettings:
+    settings = IndexSettings()
+    path = root / ".codeintel" / "config.toml"
+    if not path.is_file():
+        return settings
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    section = data.get("index", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [index] must be a table")
+    if "max_file_size" in section:
+        settings.max_file_size = parse_size(section["max_file_size"])
+    if "max_commits" in section:
+        try:
+            settings.max_commits = int(section["max_commits"]) or None
+        except (TypeError, ValueError):
+            raise ConfigError(f"{path}: max_commits must be a whole number") from None
+    if "since" in section:
+        settings.since = str(section["since"])
+    if "history" in section:
+        settings.history = bool(section["history"])
+    return settings

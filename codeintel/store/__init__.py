@@ -1,0 +1,420 @@
+"""The SQLite store (``.codeintel/index.db``): opening, schema versions, writes and queries.
+
+The store is the contract between the indexer and the features. It is opened in WAL mode
+with a busy timeout, so an indexing run and readers (the language server, the CLI) work at
+the same time; every write is one short ``BEGIN IMMEDIATE`` transaction, so an interrupted
+run leaves a consistent database that the next run completes.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+from .schema import MIGRATIONS, SCHEMA_VERSION
+
+STORE_DIR = ".codeintel"
+DB_NAME = "index.db"
+BUSY_TIMEOUT_MS = 60_000
+
+
+class StoreError(Exception):
+    """A store that cannot be used: corrupt, from a newer codeintel, locked, missing."""
+
+
+def store_path(root: os.PathLike | str) -> Path:
+    return Path(root) / STORE_DIR / DB_NAME
+
+
+def find_store(start: os.PathLike | str) -> Optional[Path]:
+    """The nearest ``.codeintel/index.db`` at or above ``start``."""
+    here = Path(start).resolve()
+    for folder in (here, *here.parents):
+        candidate = store_path(folder)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@dataclass
+class FileRecord:
+    """One file's row and, for indexed files, the facts the indexer extracted."""
+    path: str
+    status: str                      # ok | partial | skipped
+    reason: Optional[str] = None
+    language: Optional[str] = None
+    size: Optional[int] = None
+    mtime_ns: Optional[int] = None
+    blob: Optional[str] = None
+    content: Optional[bytes] = None
+    facts: object = None             # indexer.extract.FileFacts
+
+
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_WORD = re.compile(r"\w+")
+
+
+def search_words(text: str) -> list[str]:
+    """Identifier pieces for full-text search: ``parseHTTPFile`` -> parse, HTTP, File."""
+    extra = []
+    for word in _WORD.findall(text):
+        pieces = _CAMEL.findall(word)
+        if len(pieces) > 1:
+            extra.extend(pieces)
+    return extra
+
+
+def _search_body(text: str) -> str:
+    return text + "\n" + " ".join(search_words(text))
+
+
+class Store:
+    def __init__(self, path: Path, conn: sqlite3.Connection):
+        self.path = path
+        self.conn = conn
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, path: os.PathLike | str, create: bool = True) -> "Store":
+        path = Path(path)
+        if not path.exists():
+            if not create:
+                raise StoreError(f"no index at {path}; run `codeintel index` first")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ignore = path.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# codeintel's index: local, derived data\n*\n")
+        try:
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store = cls(path, conn)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is not a usable codeintel index ({exc}); "
+                             f"`codeintel index --rebuild` moves it aside and builds a new one") from None
+        del mode
+        return store
+
+    def _migrate(self) -> None:
+        have = self._version()
+        if have > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by a newer codeintel (schema {have}, this one "
+                             f"reads {SCHEMA_VERSION}); upgrade codeintel or use `codeintel index --rebuild`")
+        if have == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            have = self._version()  # another process may have migrated meanwhile
+            for version in range(have + 1, SCHEMA_VERSION + 1):
+                for statement in _split_sql(MIGRATIONS[version]):
+                    self.conn.execute(statement)
+                self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                                  (str(version),))
+
+    def _version(self) -> int:
+        has_meta = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        if not has_meta:
+            if self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise StoreError(f"{self.path} is an SQLite database but not a codeintel index; "
+                                 f"`codeintel index --rebuild` moves it aside")
+            return 0
+        row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ transactions
+    class _Tx:
+        def __init__(self, conn):
+            self.conn = conn
+
+        def __enter__(self):
+            self.conn.execute("BEGIN IMMEDIATE")
+            return self.conn
+
+        def __exit__(self, exc_type, exc, tb):
+            if exc_type is None:
+                self.conn.execute("COMMIT")
+            else:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            return False
+
+    def transaction(self):
+        return Store._Tx(self.conn)
+
+    # ------------------------------------------------------------------ meta
+    def get_meta(self, key: str, default: Optional[str] = None) -> Optional[str]:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, **values: object) -> None:
+        with self.transaction() as c:
+            c.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                          [(k, None if v is None else str(v)) for k, v in values.items()])
+
+    # ------------------------------------------------------------------ files
+    def file_states(self) -> dict[str, tuple[int, Optional[int], Optional[int], Optional[str], str]]:
+        """path -> (id, size, mtime_ns, blob, status)."""
+        return {row[0]: row[1:] for row in self.conn.execute(
+            "SELECT path, id, size, mtime_ns, blob, status FROM files")}
+
+    def touch_files(self, updates: Iterable[tuple[str, int, int]]) -> None:
+        """Record a new (size, mtime) for files whose content did not change."""
+        with self.transaction() as c:
+            c.executemany("UPDATE files SET size=?, mtime_ns=? WHERE path=?",
+                          [(size, mtime, path) for path, size, mtime in updates])
+
+    def _delete_file_rows(self, c: sqlite3.Connection, paths: list[str]) -> None:
+        for path in paths:
+            row = c.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
+            if row is None:
+                continue
+            c.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id=?)", row)
+            c.execute("DELETE FROM files WHERE id=?", row)
+
+    def delete_paths(self, paths: Iterable[str]) -> None:
+        paths = list(paths)
+        if paths:
+            with self.transaction() as c:
+                self._delete_file_rows(c, paths)
+
+    def write_files(self, records: list[FileRecord]) -> None:
+        """Replace the rows of these files, all in one transaction."""
+        now = time.time()
+        with self.transaction() as c:
+            self._delete_file_rows(c, [r.path for r in records])
+            for r in records:
+                facts = r.facts
+                cur = c.execute(
+                    "INSERT INTO files(path, language, size, mtime_ns, blob, status, reason, error_count,"
+                    " first_error_line, line_count, content, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (r.path, r.language, r.size, r.mtime_ns, r.blob, r.status, r.reason,
+                     facts.error_count if facts else 0, facts.first_error_line if facts else None,
+                     facts.line_count if facts else None, r.content, now))
+                if facts is None:
+                    continue
+                file_id = cur.lastrowid
+                self._write_facts(c, file_id, facts, r.content or b"")
+
+    @staticmethod
+    def _write_facts(c: sqlite3.Connection, file_id: int, facts, content: bytes) -> None:
+        symbol_ids: list[int] = []
+        for s in facts.symbols:
+            parent = symbol_ids[s.parent] if s.parent is not None else None
+            cur = c.execute(
+                "INSERT INTO symbols(file_id, name, qualname, kind, parent_id, start_byte, end_byte,"
+                " start_line, start_col, end_line, end_col, name_line, name_col, signature, doc)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (file_id, s.name, s.qualname, s.kind, parent, s.start_byte, s.end_byte, s.start_line,
+                 s.start_col, s.end_line, s.end_col, s.name_line, s.name_col, s.signature, s.doc))
+            symbol_ids.append(cur.lastrowid)
+        c.executemany("INSERT INTO imports(file_id, module, name, alias, line) VALUES (?,?,?,?,?)",
+                      [(file_id, i.module, i.name, i.alias, i.line) for i in facts.imports])
+        c.executemany("INSERT INTO refs(file_id, name, count, positions) VALUES (?,?,?,?)",
+                      [(file_id, name, len(pos), " ".join(f"{l}:{col}" for l, col in pos))
+                       for name, pos in facts.refs.items()])
+        for ch in facts.chunks:
+            cur = c.execute(
+                "INSERT INTO chunks(file_id, symbol_id, kind, name, start_line, end_line, start_byte, end_byte)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (file_id, symbol_ids[ch.symbol] if ch.symbol is not None else None, ch.kind, ch.name,
+                 ch.start_line, ch.end_line, ch.start_byte, ch.end_byte))
+            text = content[ch.start_byte:ch.end_byte].decode("utf-8", "replace")
+            c.execute("INSERT INTO chunks_fts(rowid, name, body) VALUES (?,?,?)",
+                      (cur.lastrowid, ch.name + " " + " ".join(search_words(ch.name)), _search_body(text)))
+
+    def file_content(self, path: str) -> Optional[bytes]:
+        row = self.conn.execute("SELECT content FROM files WHERE path=?", (path,)).fetchone()
+        return row[0] if row else None
+
+    # ------------------------------------------------------------------ queries
+    def symbols(self, pattern: Optional[str] = None, kind: Optional[str] = None,
+                limit: Optional[int] = None) -> list[dict]:
+        """Definitions whose name or qualified name matches: a glob if the pattern has
+        ``*?[``, else a case-insensitive substring."""
+        where, args = [], []
+        if pattern:
+            if any(ch in pattern for ch in "*?["):
+                where.append("(s.name GLOB ? OR s.qualname GLOB ?)")
+                args += [pattern, pattern]
+            else:
+                where.append("(s.qualname LIKE ? ESCAPE '\\')")
+                args.append("%" + pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if kind:
+            where.append("s.kind = ?")
+            args.append(kind)
+        sql = ("SELECT s.id, s.name, s.qualname, s.kind, f.path, f.language, s.start_line, s.end_line,"
+               " s.name_line, s.name_col, s.signature, s.doc, s.start_byte, s.end_byte, s.parent_id"
+               " FROM symbols s JOIN files f ON f.id = s.file_id")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        # exact names first, then shorter qualified names
+        sql += " ORDER BY (s.name = ?) DESC, length(s.qualname), f.path, s.start_line"
+        args.append(pattern or "")
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        cols = ("id", "name", "qualname", "kind", "path", "language", "start_line", "end_line",
+                "line", "col", "signature", "doc", "start_byte", "end_byte", "parent_id")
+        return [dict(zip(cols, row)) for row in self.conn.execute(sql, args)]
+
+    def references(self, name: str, limit: Optional[int] = None) -> list[dict]:
+        """Every occurrence of identifier ``name`` (definitions excluded), in path order."""
+        out = []
+        for path, positions in self.conn.execute(
+                "SELECT f.path, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
+                " WHERE r.name = ? ORDER BY f.path", (name,)):
+            spots = sorted(tuple(map(int, pos.split(":"))) for pos in positions.split())
+            for line, col in spots:
+                out.append({"path": path, "line": line, "col": col})
+                if limit and len(out) >= limit:
+                    return out
+        return out
+
+    def search(self, query: str, limit: int = 20) -> list[dict]:
+        """Full-text search over chunks, ranked by BM25 (names weigh more than bodies). All
+        words must match; when nothing does, any word may."""
+        words = _WORD.findall(query)
+        if not words:
+            return []
+        terms = ['"' + w.replace('"', "") + '"' for w in words]
+        rows: list = []
+        for joiner in (" AND ", " OR "):
+            rows = self.conn.execute(
+                "SELECT c.id, f.path, c.kind, c.name, c.start_line, c.end_line, c.start_byte, c.end_byte,"
+                " bm25(chunks_fts, 5.0, 1.0) AS score"
+                " FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id"
+                " WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
+                (joiner.join(terms), limit)).fetchall()
+            if rows or len(terms) == 1:
+                break
+        cols = ("id", "path", "kind", "name", "start_line", "end_line", "start_byte", "end_byte", "score")
+        return [dict(zip(cols, row), score=-row[-1]) for row in rows]
+
+    def chunk_text(self, path: str, start_byte: int, end_byte: int) -> str:
+        """A chunk's text; when only indentation stands before it on its first line, that
+        indentation is included, so the text dedents cleanly."""
+        lead = min(start_byte, 256)
+        row = self.conn.execute("SELECT substr(content, ?, ?) FROM files WHERE path=?",
+                                (start_byte - lead + 1, end_byte - start_byte + lead, path)).fetchone()
+        if not row or row[0] is None:
+            return ""
+        data: bytes = row[0]
+        prefix, body = data[:lead], data[lead:]
+        indent = prefix.rsplit(b"\n", 1)[-1]
+        if indent.strip(b" \t") == b"" and (b"\n" in prefix or lead == start_byte):
+            body = indent + body
+        return body.decode("utf-8", "replace")
+
+    def stats(self) -> dict:
+        q = self.conn.execute
+        out = {
+            "store": str(self.path),
+            "schema_version": SCHEMA_VERSION,
+            "root": self.get_meta("root"),
+            "last_indexed_at": self.get_meta("last_indexed_at"),
+            "files": dict(q("SELECT status, count(*) FROM files GROUP BY status").fetchall()),
+            "languages": dict(q("SELECT language, count(*) FROM files WHERE language IS NOT NULL"
+                                " AND status != 'skipped' GROUP BY language ORDER BY 2 DESC").fetchall()),
+            "symbols": dict(q("SELECT kind, count(*) FROM symbols GROUP BY kind ORDER BY 2 DESC").fetchall()),
+            "imports": q("SELECT count(*) FROM imports").fetchone()[0],
+            "references": q("SELECT coalesce(sum(count), 0) FROM refs").fetchone()[0],
+            "chunks": q("SELECT count(*) FROM chunks").fetchone()[0],
+            "parse_errors": q("SELECT count(*) FROM files WHERE error_count > 0").fetchone()[0],
+            "skipped": [{"path": p, "reason": r} for p, r in q(
+                "SELECT path, reason FROM files WHERE status = 'skipped' AND reason != 'not a supported language'"
+                " ORDER BY path")],
+            "partial": [{"path": p, "reason": r} for p, r in q(
+                "SELECT path, reason FROM files WHERE status = 'partial' ORDER BY path")],
+            "unsupported_files": q("SELECT count(*) FROM files WHERE reason = 'not a supported language'").fetchone()[0],
+            "history": {
+                "commits": q("SELECT count(*) FROM commits").fetchone()[0],
+                "merges": q("SELECT count(*) FROM commits WHERE is_merge").fetchone()[0],
+                "function_changes": q("SELECT count(*) FROM function_changes").fetchone()[0],
+                "merge_scenarios": q("SELECT count(*) FROM merge_scenarios").fetchone()[0],
+                "conflicting_scenarios": q("SELECT count(*) FROM merge_scenarios WHERE conflicts > 0").fetchone()[0],
+                "head": self.get_meta("history_head"),
+                "note": self.get_meta("history_note"),
+            },
+            "size_bytes": self.path.stat().st_size + _wal_size(self.path),
+        }
+        return out
+
+    # ------------------------------------------------------------------ history
+    def known_commits(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT sha FROM commits")}
+
+    def write_commits(self, commits: list[dict]) -> None:
+        """Each commit dict has the commits columns plus optional lists ``files``,
+        ``function_changes`` and ``merge_scenarios`` (dicts of those tables' columns)."""
+        with self.transaction() as c:
+            for cm in commits:
+                c.execute("DELETE FROM commits WHERE sha=?", (cm["sha"],))
+                c.execute(
+                    "INSERT INTO commits(sha, parents, author_name, author_email, authored_at, committed_at,"
+                    " message, is_merge, files_changed, insertions, deletions, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (cm["sha"], " ".join(cm.get("parents", ())), cm.get("author_name"), cm.get("author_email"),
+                     cm.get("authored_at"), cm.get("committed_at"), cm.get("message"),
+                     int(len(cm.get("parents", ())) > 1), cm.get("files_changed"), cm.get("insertions"),
+                     cm.get("deletions"), cm.get("note")))
+                c.executemany("INSERT INTO commit_files(commit_sha, path, old_path, change) VALUES (?,?,?,?)",
+                              [(cm["sha"], f["path"], f.get("old_path"), f["change"]) for f in cm.get("files", ())])
+                c.executemany(
+                    "INSERT INTO function_changes(commit_sha, path, language, qualname, kind, change, before, after)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    [(cm["sha"], f["path"], f["language"], f["qualname"], f["kind"], f["change"],
+                      f.get("before"), f.get("after")) for f in cm.get("function_changes", ())])
+                c.executemany(
+                    "INSERT INTO merge_scenarios(merge_sha, path, language, base_sha, ours_sha, theirs_sha,"
+                    " base, ours, theirs, result, conflicts, binary) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [(cm["sha"], m["path"], m.get("language"), m.get("base_sha"), m["ours_sha"], m["theirs_sha"],
+                      m.get("base"), m.get("ours"), m.get("theirs"), m.get("result"), m["conflicts"],
+                      int(m.get("binary", False))) for m in cm.get("merge_scenarios", ())])
+
+    def function_changes(self, limit: Optional[int] = None) -> Iterator[dict]:
+        sql = ("SELECT fc.commit_sha, fc.path, fc.language, fc.qualname, fc.kind, fc.change, fc.before, fc.after,"
+               " c.committed_at FROM function_changes fc JOIN commits c ON c.sha = fc.commit_sha"
+               " ORDER BY c.committed_at, fc.id")
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        cols = ("commit", "path", "language", "qualname", "kind", "change", "before", "after", "committed_at")
+        for row in self.conn.execute(sql):
+            yield dict(zip(cols, row))
+
+    def merge_scenarios(self, conflicts_only: bool = False) -> Iterator[dict]:
+        sql = ("SELECT merge_sha, path, language, base_sha, ours_sha, theirs_sha, base, ours, theirs, result,"
+               " conflicts FROM merge_scenarios")
+        if conflicts_only:
+            sql += " WHERE conflicts > 0"
+        cols = ("merge", "path", "language", "base_sha", "ours_sha", "theirs_sha", "base", "ours", "theirs",
+                "result", "conflicts")
+        for row in self.conn.execute(sql + " ORDER BY id"):
+            yield dict(zip(cols, row))
+
+
+def _wal_size(path: Path) -> int:
+    wal = Path(str(path) + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of a migration script (no semicolons inside literals in our schema)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

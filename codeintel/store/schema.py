@@ -1,0 +1,129 @@
+"""The store's tables, one schema version number, and the migrations between versions.
+
+Positions: lines are 1-based, columns 0-based UTF-8 byte offsets within the line, byte spans
+are offsets into the file's bytes (files.content). Only this package names tables.
+"""
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,          -- relative to the repository root, '/' separated
+    language TEXT,                      -- NULL when skipped or not a supported language
+    size INTEGER,
+    mtime_ns INTEGER,
+    blob TEXT,                          -- git blob id of the content (sha1 of 'blob N\\0' + bytes)
+    status TEXT NOT NULL,               -- ok | partial (parse errors / bad UTF-8) | skipped
+    reason TEXT,                        -- one line: why skipped or partial
+    error_count INTEGER NOT NULL DEFAULT 0,
+    first_error_line INTEGER,
+    line_count INTEGER,
+    content BLOB,                       -- the indexed bytes (NULL when skipped)
+    indexed_at REAL
+);
+CREATE INDEX files_status ON files(status);
+
+CREATE TABLE symbols (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    qualname TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    parent_id INTEGER,                  -- symbols.id of the enclosing definition
+    start_byte INTEGER, end_byte INTEGER,
+    start_line INTEGER, start_col INTEGER, end_line INTEGER, end_col INTEGER,
+    name_line INTEGER, name_col INTEGER,
+    signature TEXT,
+    doc TEXT
+);
+CREATE INDEX symbols_file ON symbols(file_id);
+CREATE INDEX symbols_name ON symbols(name);
+CREATE INDEX symbols_qualname ON symbols(qualname);
+
+CREATE TABLE imports (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    module TEXT NOT NULL,
+    name TEXT,
+    alias TEXT,
+    line INTEGER
+);
+CREATE INDEX imports_file ON imports(file_id);
+CREATE INDEX imports_module ON imports(module);
+
+-- one row per (file, identifier): positions packed as 'line:col line:col ...'
+CREATE TABLE refs (
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    positions TEXT NOT NULL
+);
+CREATE INDEX refs_name ON refs(name);
+CREATE INDEX refs_file ON refs(file_id);
+
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    symbol_id INTEGER,
+    kind TEXT NOT NULL,
+    name TEXT,
+    start_line INTEGER, end_line INTEGER,
+    start_byte INTEGER, end_byte INTEGER
+);
+CREATE INDEX chunks_file ON chunks(file_id);
+CREATE VIRTUAL TABLE chunks_fts USING fts5(name, body);
+
+CREATE TABLE commits (
+    sha TEXT PRIMARY KEY,
+    parents TEXT NOT NULL,              -- space separated
+    author_name TEXT, author_email TEXT,
+    authored_at INTEGER, committed_at INTEGER,   -- unix seconds
+    message TEXT,
+    is_merge INTEGER NOT NULL,
+    files_changed INTEGER,
+    insertions INTEGER,
+    deletions INTEGER,
+    note TEXT                           -- why a commit's changes were not mined (shallow boundary...)
+);
+CREATE INDEX commits_time ON commits(committed_at);
+
+CREATE TABLE commit_files (
+    commit_sha TEXT NOT NULL REFERENCES commits(sha) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    old_path TEXT,
+    change TEXT NOT NULL                -- A M D R (added, modified, deleted, renamed)
+);
+CREATE INDEX commit_files_path ON commit_files(path);
+
+CREATE TABLE function_changes (
+    id INTEGER PRIMARY KEY,
+    commit_sha TEXT NOT NULL REFERENCES commits(sha) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    language TEXT NOT NULL,
+    qualname TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    change TEXT NOT NULL,               -- modified | added | deleted
+    before TEXT,
+    after TEXT
+);
+CREATE INDEX function_changes_commit ON function_changes(commit_sha);
+
+CREATE TABLE merge_scenarios (
+    id INTEGER PRIMARY KEY,
+    merge_sha TEXT NOT NULL REFERENCES commits(sha) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    language TEXT,
+    base_sha TEXT, ours_sha TEXT NOT NULL, theirs_sha TEXT NOT NULL,
+    base TEXT, ours TEXT, theirs TEXT, result TEXT,   -- NULL where the file is absent on that side
+    conflicts INTEGER NOT NULL,         -- conflict regions that git's diff3 (merge-file) leaves
+    binary INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX merge_scenarios_merge ON merge_scenarios(merge_sha);
+"""
+
+# version -> SQL that brings a store from version-1 to version
+MIGRATIONS: dict[int, str] = {1: _V1}

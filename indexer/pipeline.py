@@ -1,0 +1,193 @@
+"""An indexing run: list the work tree, find what changed since the last run, parse the
+changed files in worker processes, write their facts to the store in short transactions,
+then mine the git history.
+
+Unchanged files (same size and mtime, or else the same git blob id) are not parsed again;
+files gone from the listing are removed. Each batch of files is one transaction, so a run
+that is interrupted (Ctrl-C, kill -9) leaves a consistent store, and the next run carries on
+from where it stopped.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from codeintel.store import FileRecord, Store, store_path
+
+from .extract import extract
+from .files import DEFAULT_MAX_FILE_SIZE, check_file, list_files
+
+BATCH_FILES = 64          # files per write transaction
+BATCH_SECONDS = 0.5       # or sooner, so a reader never waits long
+INLINE_BELOW = 24         # fewer changed files than this are parsed in-process
+
+Progress = Callable[[str, int, int], None]   # (phase, done, total)
+
+
+class IndexError_(Exception):
+    """A run that cannot start: the path is missing or not a folder."""
+
+
+@dataclass
+class IndexResult:
+    root: str
+    store: str
+    listed: int = 0
+    parsed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    partial: int = 0
+    seconds: float = 0.0
+    history: Optional[dict] = None
+    git: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _index_one(job: tuple[str, str, int, Optional[str]]) -> FileRecord:
+    """Worker: check, read, parse and extract one file. Never raises."""
+    abs_path, rel_path, max_file_size, old_blob = job
+    try:
+        chk = check_file(abs_path, rel_path, max_file_size)
+        if chk.spec is None:
+            return FileRecord(rel_path, "skipped", chk.reason, size=chk.size, mtime_ns=chk.mtime_ns)
+        if chk.blob == old_blob:
+            return FileRecord(rel_path, "unchanged", size=chk.size, mtime_ns=chk.mtime_ns, blob=chk.blob)
+        facts = extract(chk.data, chk.spec)
+        reasons = []
+        try:
+            chk.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            reasons.append(f"invalid UTF-8 at byte {exc.start} (decoded with replacement)")
+        if facts.error_count:
+            reasons.append(f"{facts.error_count} syntax error{'s' if facts.error_count > 1 else ''},"
+                           f" first at line {facts.first_error_line} (indexed what parses)")
+        return FileRecord(rel_path, "partial" if reasons else "ok", "; ".join(reasons) or None,
+                          language=chk.spec.name, size=chk.size, mtime_ns=chk.mtime_ns, blob=chk.blob,
+                          content=chk.data, facts=facts)
+    except RecursionError:
+        return FileRecord(rel_path, "skipped", "too deeply nested to index")
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
+        return FileRecord(rel_path, "skipped", f"indexer error: {type(exc).__name__}: {exc}"[:200])
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them and reports once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pool(workers: int):
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    return multiprocessing.get_context(method).Pool(workers, initializer=_ignore_sigint)
+
+
+def index_repository(root: os.PathLike | str, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+                     workers: Optional[int] = None, history: bool = True,
+                     max_commits: Optional[int] = 2000, since: Optional[str] = None,
+                     progress: Optional[Progress] = None, store: Optional[Store] = None) -> IndexResult:
+    started = time.perf_counter()
+    root = Path(root)
+    if not root.exists():
+        raise IndexError_(f"{root}: no such directory")
+    if not root.is_dir():
+        raise IndexError_(f"{root}: not a directory")
+    root = root.resolve()
+    own_store = store is None
+    store = store or Store.open(store_path(root))
+    try:
+        result = IndexResult(root=str(root), store=str(store.path))
+        paths, result.git = list_files(root)
+        result.listed = len(paths)
+        states = store.file_states()
+        config_changed = store.get_meta("max_file_size") not in (None, str(max_file_size))
+
+        jobs, touched, present = [], [], set()
+        for rel in paths:
+            abs_path = os.path.join(root, rel)
+            try:
+                st = os.lstat(abs_path)
+            except FileNotFoundError:  # deleted from the work tree but still in git's index
+                continue
+            except OSError:
+                st = None
+            present.add(rel)
+            old = states.get(rel)
+            if old is not None and not config_changed and st is not None \
+                    and (st.st_size, st.st_mtime_ns) == (old[1], old[2]):
+                result.unchanged += 1
+                continue
+            jobs.append((abs_path, rel, max_file_size, old[3] if old else None))
+        result.listed = len(present)
+        gone = [p for p in states if p not in present]
+        store.delete_paths(gone)
+        result.deleted = len(gone)
+
+        total = len(jobs)
+        if progress:
+            progress("files", 0, total)
+        pending: list[FileRecord] = []
+        last_flush = time.monotonic()
+
+        def flush() -> None:
+            nonlocal last_flush
+            if pending:
+                store.write_files(pending)
+                pending.clear()
+            if touched:
+                store.touch_files(touched)
+                touched.clear()
+            last_flush = time.monotonic()
+
+        def consume(records) -> None:
+            for done, rec in enumerate(records, 1):
+                if rec.status == "unchanged":
+                    result.unchanged += 1
+                    touched.append((rec.path, rec.size, rec.mtime_ns))
+                else:
+                    pending.append(rec)
+                    if rec.status == "skipped":
+                        result.skipped += 1
+                    else:
+                        result.parsed += 1
+                        result.partial += rec.status == "partial"
+                if len(pending) >= BATCH_FILES or time.monotonic() - last_flush > BATCH_SECONDS:
+                    flush()
+                if progress:
+                    progress("files", done, total)
+            flush()
+
+        n_workers = workers or os.cpu_count() or 1
+        if total < INLINE_BELOW or n_workers <= 1:
+            consume(map(_index_one, jobs))
+        else:
+            pool = _pool(n_workers)
+            try:
+                consume(pool.imap_unordered(_index_one, jobs, chunksize=4))
+                pool.close()
+            except BaseException:
+                pool.terminate()
+                raise
+            finally:
+                pool.join()
+        store.set_meta(root=str(root), last_indexed_at=time.time(), max_file_size=max_file_size)
+
+        if history and result.git:
+            from .history import mine_history
+
+            def history_progress(done: int, total_commits: int) -> None:
+                if progress:
+                    progress("history", done, total_commits)
+
+            h = mine_history(root, store, max_commits=max_commits, since=since, progress=history_progress)
+            result.history = {k: v for k, v in vars(h).items()}
+        result.seconds = time.perf_counter() - started
+        return result
+    finally:
+        if own_store:
+            store.close()

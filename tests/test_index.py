@@ -1,0 +1,128 @@
+"""Indexing through the real CLI: what lands in the store, incremental runs, and the queries."""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+from conftest import ROOT, cli, cli_json, commit_all, git
+
+FIXTURES = ROOT / "fixtures" / "languages"
+
+
+def _languages() -> list[Path]:
+    return sorted(p.parent for p in FIXTURES.glob("*/expected.json"))
+
+
+def _populate(repo: Path) -> None:
+    for lang_dir in _languages():
+        expected = json.loads((lang_dir / "expected.json").read_text())
+        dest = repo / lang_dir.name
+        dest.mkdir()
+        shutil.copy(lang_dir / expected["file"], dest / expected["file"])
+
+
+def test_index_and_query_a_multi_language_repo(repo):
+    _populate(repo)
+    commit_all(repo, "initial")
+    out = cli_json("index", repo, "--no-history")
+    languages = {p.name for p in _languages()}
+    assert out["parsed"] == len(languages) and out["skipped"] == 0 and out["git"] is True
+
+    stats = cli_json("stats", "--repo", repo)
+    assert set(stats["languages"]) == {json.loads((FIXTURES / l / "expected.json").read_text())["language"]
+                                       for l in languages}
+    assert stats["symbols"]["class"] >= 1 and stats["references"] > 50 and stats["chunks"] > 10
+
+    syms = cli_json("symbols", "Shape", "--repo", repo)
+    assert any(s["qualname"] == "Shape" and s["path"] == "python/sample.py" and s["line"] == 11 for s in syms)
+    methods = cli_json("symbols", "Shape.*", "--kind", "method", "--repo", repo)
+    assert {"Shape.area", "Shape.name"} <= {s["qualname"] for s in methods}
+
+    refs = cli_json("refs", "make_shape", "--repo", repo, check=1)  # defined, never used: nothing found
+    assert refs == []
+    refs = cli_json("refs", "Shape", "--repo", repo)
+    assert {"path": "python/sample.py", "line": 25, "col": 12, "text": "shape = Shape()"} in refs
+
+    hits = cli_json("search", "make", "shape", "--repo", repo)
+    assert hits[0]["name"] == "make_shape" and "def make_shape" in hits[0]["text"]
+    # camelCase pieces are searchable too
+    assert cli("search", "zzzqqq", "--repo", repo).returncode == 1
+
+
+def test_queries_find_the_nearest_index_from_a_subfolder(repo):
+    _populate(repo)
+    cli("index", repo, "--quiet", check=0)
+    proc = cli("symbols", "make_shape", cwd=repo / "python", check=0)
+    assert "python/sample.py:23:" in proc.stdout
+    proc = cli("symbols", "x", cwd=repo.parent, check=3)
+    assert proc.stderr.count("\n") == 1 and "codeintel index" in proc.stderr
+
+
+def test_incremental_runs_parse_only_what_changed(repo):
+    (repo / "a.py").write_text("def alpha():\n    return 1\n")
+    (repo / "b.py").write_text("def beta():\n    return alpha()\n")
+    (repo / "c.py").write_text("def gamma():\n    pass\n")
+    commit_all(repo, "three files")
+    first = cli_json("index", repo)
+    assert first["parsed"] == 3
+    again = cli_json("index", repo)
+    assert again["parsed"] == 0 and again["unchanged"] == 3 and again["history"]["new_commits"] == 0
+
+    (repo / "a.py").write_text("def alpha2():\n    return 2\n")
+    (repo / "c.py").unlink()
+    git(repo, "mv", "b.py", "renamed.py")
+    out = cli_json("index", repo)
+    assert out["parsed"] == 2 and out["deleted"] == 2  # a.py changed, renamed.py new; b.py and c.py gone
+    names = {s["qualname"]: s["path"] for s in cli_json("symbols", "--repo", repo)}
+    assert names == {"alpha2": "a.py", "beta": "renamed.py"}
+    assert cli("refs", "gamma", "--repo", repo).returncode == 1
+
+    # touching a file without changing it costs a hash, not a parse
+    (repo / "a.py").write_text("def alpha2():\n    return 2\n")
+    out = cli_json("index", repo)
+    assert out["parsed"] == 0 and out["unchanged"] == 2
+
+
+def test_gitignore_is_respected_in_git_and_plain_folders(tmp_path, repo):
+    for root in (repo, tmp_path / "plain"):
+        (root / "build").mkdir(parents=True)
+        (root / "build" / "gen.py").write_text("def generated(): pass\n")
+        (root / "keep.py").write_text("def kept(): pass\n")
+        (root / "secret.py").write_text("def hidden(): pass\n")
+        (root / ".gitignore").write_text("build/\nsecret.py\n")
+        out = cli_json("index", root)
+        assert out["git"] is (root == repo)
+        names = {s["qualname"] for s in cli_json("symbols", "--repo", root)}
+        assert names == {"kept"}, root
+
+
+def test_history_is_mined_incrementally(repo):
+    (repo / "m.py").write_text("def f():\n    return 1\n")
+    commit_all(repo, "one")
+    (repo / "m.py").write_text("def f():\n    return 2\n")
+    commit_all(repo, "two")
+    assert cli_json("index", repo)["history"]["new_commits"] == 2
+    (repo / "m.py").write_text("def f():\n    return 3\n")
+    commit_all(repo, "three")
+    out = cli_json("index", repo)
+    assert out["history"]["new_commits"] == 1 and out["parsed"] == 1
+    stats = cli_json("stats", "--repo", repo)
+    assert stats["history"]["commits"] == 3 and stats["history"]["function_changes"] >= 2
+    assert cli_json("index", repo, "--no-history")["history"] is None
+
+
+def test_store_rows_are_replaced_not_duplicated(repo):
+    (repo / "x.py").write_text("class K:\n    def m(self):\n        return K()\n")
+    cli("index", repo, "--quiet", check=0)
+    (repo / "x.py").write_text("class K:\n    def m(self):\n        return K()\n    def n(self): pass\n")
+    cli("index", repo, "--quiet", check=0)
+    db = sqlite3.connect(repo / ".codeintel" / "index.db")
+    assert db.execute("SELECT count(*) FROM files").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM symbols").fetchone()[0] == 3
+    assert db.execute("SELECT count(*) FROM chunks").fetchone()[0] == \
+        db.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # the index keeps itself out of git
+    assert (repo / ".codeintel" / ".gitignore").read_text().strip().endswith("*")
