@@ -1,23 +1,23 @@
 """Indexing benchmark: how fast `codeintel index` is, compared with bare tree-sitter and ctags.
 
 On a copy of a source tree (by default the running Python's standard library,
-``sysconfig.get_paths()["stdlib"]``, ~1,800 .py files / ~31 MB, copied with shutil.copytree into
-a temp dir without __pycache__, site-packages and .codeintel, so nothing is ever written into the
+``sysconfig.get_paths()["stdlib"]``, ~1,800 .py files / ~31 MB, copied with shutil.copytree into a
+temp dir without __pycache__, site-packages and .codeintel, so nothing is ever written into the
 interpreter's folder or into a ``--tree`` you pass) it measures, in one run: (1) the baseline, a
-bare tree-sitter parse of the tree's .py files in this process (read bytes + ``parser.parse``);
-(2) a cold ``codeintel index TREE --no-history --quiet`` run as a subprocess, with the default
-workers (one per core) and with ``--workers 1``, as seconds, files/s, MB/s and the throughput
-ratio to the bare parse (bare seconds / index seconds; target >= 0.5); (3) a no-op re-index
-(target < 2 s); (4) re-indexes after appending a comment to 1 file and to 50 files; (5) Universal
-Ctags (``ctags -R --languages=Python --exclude=.codeintel``) on the same tree, and the index/ctags
-time ratio; (6) the store's size on disk and the counts from ``codeintel stats --json``. Subprocess peak memory is
-sampled with psutil every 50 ms: the codeintel main process's RSS and the sum of RSS over its
-whole process tree (main + pool workers; forked workers share copy-on-write pages, so the sum
+bare tree-sitter parse of the tree's .py files in this process (read bytes + ``parser.parse``); (2)
+a cold ``codeintel index TREE --no-history --quiet`` run as a subprocess, with the default workers
+(one per core) and with ``--workers 1``, as seconds, files/s, MB/s and the throughput ratio to the
+bare parse (bare seconds / index seconds; target >= 0.5); (3) a no-op re-index (target < 2 s); (4)
+re-indexes after appending a comment to 1 file and to 50 files; (5) Universal Ctags (``ctags -R
+--languages=Python --exclude=.codeintel``) on the same tree, and the index/ctags time ratio; (6)
+the store's size on disk and the counts from ``codeintel stats --json``. Subprocess peak memory is
+sampled with psutil every 50 ms: the codeintel main process's RSS and the sum of RSS over its whole
+process tree (main + pool workers; forked workers share copy-on-write pages, so the sum
 over-counts), plus the kernel's exact ru_maxrss of the largest single process (from wait4) in the
-JSON. Timed runs are repeated ``--repeat N`` times (default 1) and the median is reported (RSS: the
-maximum). Run it from the repository root: ``python3 bench/bench_index.py [--repeat 3]
-[--tree PATH] [--json bench/results/bench.json] [--keep]``; it takes about 1.5 minutes on 2
-cores for the stdlib with the default repeat of 1.
+JSON, and user+sys CPU seconds (wait4) next to the wall seconds. Timed runs are repeated ``--repeat
+N`` times (default 1) and the median is reported (RSS: the maximum). Run it from the repository
+root: ``python3 bench/bench_index.py [--repeat 3] [--tree PATH] [--json bench/results/bench.json]
+[--keep]``; it takes about 1.5 minutes on 2 cores for the stdlib with the default repeat of 1.
 """
 from __future__ import annotations
 
@@ -102,6 +102,7 @@ class Sampler(threading.Thread):
         self.main_peak = 0
         self.tree_peak = 0
         self.max_procs = 0
+        self.main_cpu = None   # user+sys seconds of the process itself at the last sample
 
     def run(self) -> None:
         if psutil is None:
@@ -113,6 +114,8 @@ class Sampler(threading.Thread):
         while not self.stop.is_set():
             try:
                 main_rss = proc.memory_info().rss
+                cpu = proc.cpu_times()
+                self.main_cpu = cpu.user + cpu.system
                 children = proc.children(recursive=True)
             except psutil.Error:
                 break
@@ -148,15 +151,20 @@ def run_measured(cmd: list[str], env: Optional[dict] = None) -> dict:
         r.join()
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
+    ru_mb = usage.ru_maxrss * 1024 / MB   # Linux: KiB
+    sampled = psutil is not None and sampler.main_peak > 0
     return {
         "seconds": seconds,
         "rc": proc.returncode,
         "stdout": out.get("stdout", b"").decode("utf-8", "replace"),
         "stderr": out.get("stderr", b"").decode("utf-8", "replace"),
-        "rss_main_mb": sampler.main_peak / MB if psutil else None,
-        "rss_tree_mb": sampler.tree_peak / MB if psutil else None,
-        "max_procs": sampler.max_procs if psutil else None,
-        "ru_maxrss_mb": usage.ru_maxrss * 1024 / MB,   # Linux: KiB
+        # a run shorter than one sampling interval: the kernel's figure (exact for one process)
+        "rss_main_mb": sampler.main_peak / MB if sampled else ru_mb,
+        "rss_tree_mb": sampler.tree_peak / MB if sampled else (ru_mb if psutil else None),
+        "max_procs": sampler.max_procs if sampled else None,
+        "ru_maxrss_mb": ru_mb,
+        "cpu_s": usage.ru_utime + usage.ru_stime,       # the process and its reaped children
+        "main_cpu_s": sampler.main_cpu,
     }
 
 
@@ -237,11 +245,14 @@ class Bench:
     def add_row(self, name, runs, *, files=None, mbytes=None, ratio=None, target=None, met=None, **extra):
         secs = [r["seconds"] for r in runs]
         s = median(secs)
+        cpu = [r["cpu_s"] for r in runs if r.get("cpu_s") is not None]
+        main_cpu = [r["main_cpu_s"] for r in runs if r.get("main_cpu_s") is not None]
         rss_main = [r.get("rss_main_mb") for r in runs if r.get("rss_main_mb") is not None]
         rss_tree = [r.get("rss_tree_mb") for r in runs if r.get("rss_tree_mb") is not None]
         ru = [r.get("ru_maxrss_mb") for r in runs if r.get("ru_maxrss_mb") is not None]
         row = {
             "measurement": name, "seconds": s, "runs_seconds": [round(x, 3) for x in secs],
+            "cpu_s": median(cpu), "main_cpu_s": median(main_cpu),
             "files": files, "files_per_s": files / s if files and s else None,
             "mb": mbytes, "mb_per_s": mbytes / s if mbytes and s else None,
             "ratio_vs_bare": ratio, "rss_main_mb": max(rss_main) if rss_main else None,
@@ -257,14 +268,15 @@ class Bench:
         parser.parse(b"x = 1\n")  # load the grammar before timing
         runs = []
         for _ in range(self.args.repeat):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             total = 0
             for path in self.files:
                 with open(path, "rb") as fh:
                     data = fh.read()
                 parser.parse(data)
                 total += len(data)
-            runs.append({"seconds": time.perf_counter() - t, "rss_main_mb": _self_maxrss_mb()})
+            runs.append({"seconds": time.perf_counter() - t, "cpu_s": time.process_time() - c,
+                         "rss_main_mb": _self_maxrss_mb()})
         self.bare_s = median([r["seconds"] for r in runs])
         return self.add_row("bare tree-sitter parse (1 process)", runs, files=len(self.files),
                             mbytes=total / MB, ratio=1.0, rss_note="bench process ru_maxrss")
@@ -408,7 +420,7 @@ class Bench:
         say("re-index after editing 1 file")
         self.reindex("re-index, 1 file edited", one)
         say(f"re-index after editing {len(fifty)} files")
-        self.reindex(f"re-index, {len(fifty)} files edited", fifty)
+        self.reindex(f"re-index, {len(fifty)} file{'s' if len(fifty) != 1 else ''} edited", fifty)
         say("ctags")
         self.run_ctags()
         self.facts["bench_seconds"] = round(time.perf_counter() - t0, 1)
@@ -417,18 +429,19 @@ class Bench:
 
     # ---- output
     def table(self) -> str:
-        head = ["measurement", "seconds", "files/s", "MB/s", "ratio vs bare parse",
+        head = ["measurement", "seconds", "CPU s", "files/s", "MB/s", "ratio vs bare parse",
                 "peak RSS MB main", "peak RSS MB tree Σ", "target", "met?"]
         body = []
         for r in self.rows:
             body.append([
-                r["measurement"], fmt(r["seconds"], "{:.2f}"), fmt(r["files_per_s"], "{:.0f}"),
+                r["measurement"], fmt(r["seconds"], "{:.2f}"), fmt(r["cpu_s"], "{:.2f}"),
+                fmt(r["files_per_s"], "{:.0f}"),
                 fmt(r["mb_per_s"], "{:.2f}"), fmt(r["ratio_vs_bare"], "{:.2f}"),
                 fmt(r["rss_main_mb"], "{:.0f}"), fmt(r["rss_tree_mb"], "{:.0f}"),
                 r["target"] or "–", "–" if r["met"] is None else ("yes" if r["met"] else "NO"),
             ])
         widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
-        numeric = {1, 2, 3, 4, 5, 6}
+        numeric = {1, 2, 3, 4, 5, 6, 7}
 
         def line(cells):
             return "  ".join(str(c).rjust(w) if i in numeric else str(c).ljust(w)
@@ -450,7 +463,6 @@ class Bench:
             self.table(),
             "",
         ]
-        by = {r["measurement"]: r for r in self.rows}
         ctags = next((r for r in self.rows if r["measurement"].startswith("universal-ctags")), None)
         if ctags:
             parts = [f"{r['measurement']}: {r['seconds'] / ctags['seconds']:.1f}×"
@@ -458,9 +470,13 @@ class Bench:
             lines.append(f"index/ctags time ratio: {'; '.join(parts)} (ctags wrote {ctags['tags']:,} tags)")
         for r in self.rows:
             if r["measurement"].startswith("index") and r.get("indexer_seconds"):
+                split = ""
+                if r.get("main_cpu_s") is not None and r.get("cpu_s") is not None:
+                    split = (f"; CPU: main process {r['main_cpu_s']:.1f} s, workers "
+                             f"{max(0.0, r['cpu_s'] - r['main_cpu_s']):.1f} s")
                 lines.append(f"{r['measurement']}: indexer's own timer {r['indexer_seconds']:.2f} s "
-                             f"(the rest is interpreter start-up and imports); up to {r['max_procs']} processes; "
-                             f"largest single process (kernel ru_maxrss) {r['ru_maxrss_mb']:.0f} MB")
+                             f"(the rest is interpreter start-up and imports); up to {r['max_procs']} processes"
+                             f"{split}; largest single process (kernel ru_maxrss) {r['ru_maxrss_mb']:.0f} MB")
         for r in self.rows:
             if "parsed" in r:
                 lines.append(f"{r['measurement']}: files parsed per run {r['parsed']}")
@@ -471,10 +487,12 @@ class Bench:
             tb = st.get("bytes_by_table_mb") or {}
             if tb and "unavailable" not in tb:
                 lines.append("store MB by table/index: " + ", ".join(f"{k} {v}" for k, v in list(tb.items())[:8]))
+        lines.append("CPU s = user+sys seconds of the run (subprocess rows: the process and all its children, "
+                     "from wait4); less sensitive than wall seconds to other load on the machine.")
         lines.append("RSS: 'main' = peak RSS of the codeintel process itself, 'tree Σ' = peak of the summed RSS "
                      "of that process and all its children at one instant (psutil, sampled every 50 ms; forked "
-                     "workers share copy-on-write pages, so Σ over-counts); bare parse row = this bench "
-                     "process's ru_maxrss.")
+                     "workers share copy-on-write pages, so Σ over-counts; a run too short to sample shows "
+                     "the kernel's ru_maxrss); bare parse row = this bench process's ru_maxrss.")
         for note in self.notes:
             lines.append(f"note: {note}")
         lines.append(f"bench wall time {self.facts['bench_seconds']} s; load average (1/5/15 min) before "

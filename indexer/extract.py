@@ -221,7 +221,10 @@ def _definitions(root: ts.Node, source: bytes, spec: LanguageSpec):
     return unique
 
 
-def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None) -> FileFacts:
+def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
+            symbols_only: bool = False) -> FileFacts:
+    """The facts of one file; ``symbols_only`` skips imports, references and chunks (history
+    mining needs only the definitions)."""
     if tree is None:
         tree = spec.parser().parse(source)
     root = tree.root_node
@@ -267,6 +270,9 @@ def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None) -
         )
         facts.symbols.append(sym)
         stack.append((node.end_byte, qual, len(facts.symbols) - 1, kind))
+
+    if symbols_only:
+        return facts
 
     # --- imports
     if spec.imports_query is not None:

@@ -568,7 +568,7 @@ class _Miner:
         parser = self.parsers.get(spec.name)
         if parser is None:
             parser = self.parsers[spec.name] = spec.parser()
-        facts = extract(data, spec, tree=parser.parse(data))
+        facts = extract(data, spec, tree=parser.parse(data), symbols_only=True)
         out: dict[str, tuple[str, bytes]] = {}
         seen: dict[str, int] = {}
         for s in facts.symbols:
