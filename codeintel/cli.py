@@ -237,12 +237,7 @@ def refs(name, limit, repo, as_json):
     ident = name.replace("::", ".").rsplit(".", 1)[-1]
     with _open_store(repo) as store:
         rows = store.references(ident, limit=limit)
-        texts: dict[str, list[bytes]] = {}
-        for row in rows:
-            if row["path"] not in texts:
-                texts[row["path"]] = (store.file_content(row["path"]) or b"").split(b"\n")
-            lines = texts[row["path"]]
-            row["text"] = lines[row["line"] - 1].decode("utf-8", "replace").strip() if row["line"] <= len(lines) else ""
+
     def render(console, rows):
         for row in rows:
             console.print(f"{row['path']}:{row['line']}:{row['col'] + 1}: ", end="")

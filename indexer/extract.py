@@ -15,6 +15,8 @@ from typing import Optional
 
 import tree_sitter as ts
 
+from codeintel.store import line_starts
+
 from .languages.spec import LanguageSpec
 
 CLASS_LIKE = {"class", "struct", "interface", "enum", "trait", "type", "namespace"}
@@ -67,11 +69,20 @@ class FileFacts:
     line_count: int
     symbols: list[Symbol] = field(default_factory=list)
     imports: list[Import] = field(default_factory=list)
-    # name -> [(line, col), ...] for every identifier that is not a definition's own name
-    refs: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # name -> sorted start bytes of every identifier that is not a definition's own name
+    refs: dict[str, list[int]] = field(default_factory=dict)
+    line_starts: list[int] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
     error_count: int = 0
     first_error_line: Optional[int] = None
+
+    def position(self, byte: int) -> tuple[int, int]:
+        """(line, column) of a byte offset: 1-based line, 0-based byte column."""
+        line = bisect_right(self.line_starts, byte)
+        return line, byte - self.line_starts[line - 1]
+
+    def ref_positions(self, name: str) -> list[tuple[int, int]]:
+        return [self.position(b) for b in self.refs.get(name, ())]
 
 
 def _text(source: bytes, node: ts.Node) -> str:
@@ -190,10 +201,10 @@ def _count_errors(root: ts.Node) -> tuple[int, Optional[int]]:
     return count, first
 
 
-def _definitions(root: ts.Node, source: bytes, spec: LanguageSpec):
+def _definitions(matches):
     """(def_node, name_node, kind-or-None-for-scope, receiver) in source order, outer first."""
     items = []
-    for _pattern, caps in ts.QueryCursor(spec.definitions_query).matches(root):
+    for _pattern, caps in matches:
         name_nodes = caps.get("name")
         if not name_nodes:
             continue
@@ -231,11 +242,18 @@ def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
     facts = FileFacts(language=spec.name, line_count=source.count(b"\n") + (0 if source.endswith(b"\n") or not source else 1))
     if root.has_error:
         facts.error_count, facts.first_error_line = _count_errors(root)
+    if symbols_only:
+        def_matches, import_matches = ts.QueryCursor(spec.definitions_query).matches(root), []
+    else:
+        query, first_import = spec.structure_query
+        def_matches, import_matches = [], []
+        for match in ts.QueryCursor(query).matches(root):
+            (import_matches if match[0] >= first_import else def_matches).append(match)
 
     # --- definitions, nested by a stack of enclosing definitions/scopes
     stack: list[tuple[int, list[str], Optional[int], Optional[str]]] = []  # (end_byte, qual parts, symbol idx, kind)
     def_names: list[tuple[int, int]] = []
-    for node, name_node, kind, receiver in _definitions(root, source, spec):
+    for node, name_node, kind, receiver in _definitions(def_matches):
         while stack and stack[-1][0] <= node.start_byte:
             stack.pop()
         parts = _split_qualified(_text(source, name_node), spec)
@@ -275,9 +293,9 @@ def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
         return facts
 
     # --- imports
-    if spec.imports_query is not None:
+    if import_matches:
         seen_imports = set()
-        for _pattern, caps in ts.QueryCursor(spec.imports_query).matches(root):
+        for _pattern, caps in import_matches:
             module = caps.get("import.module")
             name = caps.get("import.name")
             alias = caps.get("import.alias")
@@ -294,41 +312,39 @@ def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
                 seen_imports.add(key)
                 facts.imports.append(imp)
 
-    # --- references: every identifier that is not a definition's name
-    refs = facts.refs
-    def_names.sort()
-    name_starts = [start for start, _ in def_names]
+    # --- references: every identifier that is not a definition's name, as byte offsets
+    name_starts = {start for start, _ in def_names}
+    # names made of several identifiers (C++ a::b) exclude everything inside them
+    compound = sorted((start, end) for start, end in def_names
+                      if b":" in source[start:end] or b"." in source[start:end])
+    compound_starts = [start for start, _ in compound]
+    by_name: dict[bytes, list[int]] = {}
     for node in ts.QueryCursor(spec.references_query).captures(root).get("ref", ()):
         start = node.start_byte
-        i = bisect_right(name_starts, start) - 1
-        if i >= 0 and start < def_names[i][1]:
+        if start in name_starts:
             continue
-        name = source[start:node.end_byte].decode("utf-8", "replace")
-        row, col = node.start_point
-        bucket = refs.get(name)
+        if compound:
+            i = bisect_right(compound_starts, start) - 1
+            if i >= 0 and start < compound[i][1]:
+                continue
+        name = source[start:node.end_byte]
+        bucket = by_name.get(name)
         if bucket is None:
-            refs[name] = [(row + 1, col)]
+            by_name[name] = [start]
         else:
-            bucket.append((row + 1, col))
-
-    facts.chunks = make_chunks(facts, source)
+            bucket.append(start)
+    for name, offsets in by_name.items():
+        offsets.sort()
+        facts.refs[name.decode("utf-8", "replace")] = offsets
+    starts = facts.line_starts = line_starts(source)
+    facts.chunks = make_chunks(facts, source, starts)
     return facts
 
 
-def _line_starts(source: bytes) -> list[int]:
-    starts = [0]
-    find = source.find
-    i = find(b"\n")
-    while i != -1:
-        starts.append(i + 1)
-        i = find(b"\n", i + 1)
-    return starts
-
-
-def make_chunks(facts: FileFacts, source: bytes) -> list[Chunk]:
+def make_chunks(facts: FileFacts, source: bytes, starts: Optional[list[int]] = None) -> list[Chunk]:
     """Each function and class is a chunk; lines outside top-level definitions form windows."""
     chunks: list[Chunk] = []
-    starts = _line_starts(source)
+    starts = starts if starts is not None else line_starts(source)
     n_lines = len(starts)
 
     def line_end_byte(line: int) -> int:  # line is 1-based, inclusive

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from codeintel.store import FileRecord, Store, store_path
+from codeintel.store import FileRecord, Store, prepare_record, store_path
 
 from .extract import extract
 from .files import DEFAULT_MAX_FILE_SIZE, check_file, list_files
+from .languages import language_for_path
 
 BATCH_FILES = 64          # files per write transaction
 BATCH_SECONDS = 0.5       # or sooner, so a reader never waits long
@@ -68,9 +69,9 @@ def _index_one(job: tuple[str, str, int, Optional[str]]) -> FileRecord:
         if facts.error_count:
             reasons.append(f"{facts.error_count} syntax error{'s' if facts.error_count > 1 else ''},"
                            f" first at line {facts.first_error_line} (indexed what parses)")
-        return FileRecord(rel_path, "partial" if reasons else "ok", "; ".join(reasons) or None,
-                          language=chk.spec.name, size=chk.size, mtime_ns=chk.mtime_ns, blob=chk.blob,
-                          content=chk.data, facts=facts)
+        return prepare_record(FileRecord(
+            rel_path, "partial" if reasons else "ok", "; ".join(reasons) or None, language=chk.spec.name,
+            size=chk.size, mtime_ns=chk.mtime_ns, blob=chk.blob, content=chk.data, facts=facts))
     except RecursionError:
         return FileRecord(rel_path, "skipped", "too deeply nested to index")
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
@@ -163,18 +164,21 @@ def index_repository(root: os.PathLike | str, *, max_file_size: int = DEFAULT_MA
             flush()
 
         n_workers = workers or os.cpu_count() or 1
-        if total < INLINE_BELOW or n_workers <= 1:
-            consume(map(_index_one, jobs))
-        else:
-            pool = _pool(n_workers)
-            try:
-                consume(pool.imap_unordered(_index_one, jobs, chunksize=4))
-                pool.close()
-            except BaseException:
-                pool.terminate()
-                raise
-            finally:
-                pool.join()
+        with store.bulk_writes():
+            if total < INLINE_BELOW or n_workers <= 1:
+                consume(map(_index_one, jobs))
+            else:
+                for spec in {language_for_path(job[1]) for job in jobs} - {None}:
+                    spec.structure_query, spec.references_query  # compiled once, inherited by the workers
+                pool = _pool(n_workers)
+                try:
+                    consume(pool.imap_unordered(_index_one, jobs, chunksize=4))
+                    pool.close()
+                except BaseException:
+                    pool.terminate()
+                    raise
+                finally:
+                    pool.join()
         store.set_meta(root=str(root), last_indexed_at=time.time(), max_file_size=max_file_size)
 
         if history and result.git:

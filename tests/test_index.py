@@ -46,8 +46,10 @@ def test_index_and_query_a_multi_language_repo(repo):
     assert {"path": "python/sample.py", "line": 25, "col": 12, "text": "shape = Shape()"} in refs
 
     hits = cli_json("search", "make", "shape", "--repo", repo)
-    assert hits[0]["name"] == "make_shape" and "def make_shape" in hits[0]["text"]
-    # camelCase pieces are searchable too
+    by_name = {h["name"]: h for h in hits[:6]}
+    assert "def make_shape" in by_name["make_shape"]["text"]
+    assert "makeShape" in by_name  # camelCase pieces are searchable too
+    assert all(h["score"] >= hits[i + 1]["score"] for i, h in enumerate(hits[:-1]))  # ranked
     assert cli("search", "zzzqqq", "--repo", repo).returncode == 1
 
 

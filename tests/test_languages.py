@@ -58,10 +58,10 @@ def test_imports(lang):
 def test_references(lang):
     expected, _, facts = _load(lang)
     for ref in expected["references"]:
-        lines = [line for line, _ in facts.refs.get(ref["name"], [])]
+        lines = [line for line, _ in facts.ref_positions(ref["name"])]
         assert ref["line"] in lines, f"{ref['name']} not referenced on line {ref['line']}: {lines}"
     for ref in expected.get("not_references", []):
-        lines = [line for line, _ in facts.refs.get(ref["name"], [])]
+        lines = [line for line, _ in facts.ref_positions(ref["name"])]
         assert ref["line"] not in lines, f"{ref['name']} on line {ref['line']} is a definition"
 
 

@@ -7,8 +7,12 @@ run leaves a consistent database that the next run completes.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
+from array import array
+from bisect import bisect_right
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -51,25 +55,106 @@ class FileRecord:
     mtime_ns: Optional[int] = None
     blob: Optional[str] = None
     content: Optional[bytes] = None
-    facts: object = None             # indexer.extract.FileFacts
+    facts: object = None             # indexer.extract.FileFacts, or PreparedFacts once prepared
 
 
-_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _WORD = re.compile(r"\w+")
+_CAMEL_WORD = re.compile(r"\w*(?:[a-z0-9][A-Z]|[A-Z][A-Z][a-z])\w*")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
-def search_words(text: str) -> list[str]:
-    """Identifier pieces for full-text search: ``parseHTTPFile`` -> parse, HTTP, File."""
-    extra = []
-    for word in _WORD.findall(text):
-        pieces = _CAMEL.findall(word)
-        if len(pieces) > 1:
-            extra.extend(pieces)
-    return extra
+def search_terms(text: str) -> str:
+    """What the full-text index keeps of a chunk: each distinct word once, then the same
+    words cut at camelCase boundaries (``parseHTTPFile`` -> parse HTTP File; the FTS
+    tokenizer already splits at underscores). Search never asks for phrases, so this finds
+    what the whole text would, in a fraction of the space."""
+    words = " ".join(dict.fromkeys(_WORD.findall(text)))
+    camel = " ".join(_CAMEL_WORD.findall(words))
+    return words + "\n" + _CAMEL_BOUNDARY.sub(" ", camel) if camel else words
 
 
-def _search_body(text: str) -> str:
-    return text + "\n" + " ".join(search_words(text))
+def pack_offsets(offsets: list[int]) -> bytes:
+    """Reference positions as little-endian uint32 byte offsets (lines and columns are
+    worked out from the file's content when read: cheap for the few rows a query reads)."""
+    return array("I", offsets).tobytes() if sys.byteorder == "little" else _swapped(offsets)
+
+
+def _swapped(offsets: list[int]) -> bytes:
+    arr = array("I", offsets)
+    arr.byteswap()
+    return arr.tobytes()
+
+
+def unpack_offsets(blob: bytes) -> list[int]:
+    arr = array("I")
+    arr.frombytes(blob)
+    if sys.byteorder != "little":
+        arr.byteswap()
+    return arr.tolist()
+
+
+def line_starts(content: bytes) -> list[int]:
+    starts, at = [0], content.find(b"\n")
+    while at != -1:
+        starts.append(at + 1)
+        at = content.find(b"\n", at + 1)
+    return starts
+
+
+def _own_text(content: bytes, chunk, nested: list) -> str:
+    """A chunk's text without the function chunks nested in it (a class's methods are
+    chunks of their own; the class keeps their names, not their bodies)."""
+    pieces, at = [], chunk.start_byte
+    for inner in nested:
+        if chunk.start_byte <= inner.start_byte and inner.end_byte <= chunk.end_byte and inner is not chunk:
+            pieces.append(content[at:inner.start_byte])
+            pieces.append(inner.name.rsplit(".", 1)[-1].encode())
+            at = inner.end_byte
+    pieces.append(content[at:chunk.end_byte])
+    return b" ".join(pieces).decode("utf-8", "replace")
+
+
+@dataclass
+class PreparedFacts:
+    """A file's facts as plain rows (cheap to send between processes); indexes such as a
+    symbol's parent or a chunk's symbol are positions in ``symbols``."""
+    error_count: int
+    first_error_line: Optional[int]
+    line_count: int
+    symbols: list[tuple]   # name, qualname, kind, parent, start_byte, end_byte, start_line, start_col,
+    #                        end_line, end_col, name_line, name_col, signature, doc
+    imports: list[tuple]   # module, name, alias, line
+    refs: list[tuple]      # name, count, packed byte offsets
+    chunks: list[tuple]    # symbol, kind, name, start_line, end_line, start_byte, end_byte, name terms, body terms
+
+
+def prepare_record(record: "FileRecord") -> "FileRecord":
+    """Turn the facts into the rows the store writes (packed reference positions, the search
+    terms of each chunk), where the facts are made: a worker process does this work and
+    sends plain tuples, and the single writer only inserts."""
+    facts = record.facts
+    if facts is None or isinstance(facts, PreparedFacts):
+        return record
+    content = record.content or b""
+    functions = sorted((ch for ch in facts.chunks if ch.kind in ("function", "method")),
+                       key=lambda ch: ch.start_byte)
+    chunks = []
+    for ch in facts.chunks:
+        if ch.kind in ("function", "method", "window"):
+            text = content[ch.start_byte:ch.end_byte].decode("utf-8", "replace")
+        else:
+            text = _own_text(content, ch, [f for f in functions if ch.start_byte <= f.start_byte < ch.end_byte
+                                           and f.end_byte <= ch.end_byte])
+        chunks.append((ch.symbol, ch.kind, ch.name, ch.start_line, ch.end_line, ch.start_byte, ch.end_byte,
+                       search_terms(ch.name), search_terms(text)))
+    record.facts = PreparedFacts(
+        facts.error_count, facts.first_error_line, facts.line_count,
+        [(s.name, s.qualname, s.kind, s.parent, s.start_byte, s.end_byte, s.start_line, s.start_col,
+          s.end_line, s.end_col, s.name_line, s.name_col, s.signature, s.doc) for s in facts.symbols],
+        [(i.module, i.name, i.alias, i.line) for i in facts.imports],
+        [(name, len(offsets), pack_offsets(offsets)) for name, offsets in facts.refs.items()],
+        chunks)
+    return record
 
 
 class Store:
@@ -95,6 +180,7 @@ class Store:
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA cache_size=-65536")
             store = cls(path, conn)
             store._migrate()
         except sqlite3.DatabaseError as exc:
@@ -160,6 +246,20 @@ class Store:
     def transaction(self):
         return Store._Tx(self.conn)
 
+    @contextlib.contextmanager
+    def bulk_writes(self):
+        """Many write transactions in a row: the WAL is checkpointed once at the end instead
+        of every 1000 pages (an interrupted run just leaves a longer WAL, still consistent)."""
+        self.conn.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            yield self
+        finally:
+            self.conn.execute("PRAGMA wal_autocheckpoint=1000")
+            try:
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass
+
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str, default: Optional[str] = None) -> Optional[str]:
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -197,49 +297,48 @@ class Store:
                 self._delete_file_rows(c, paths)
 
     def write_files(self, records: list[FileRecord]) -> None:
-        """Replace the rows of these files, all in one transaction."""
+        """Replace the rows of these files, all in one transaction. Ids are assigned here
+        (the transaction holds the write lock), so every table is filled with executemany."""
         now = time.time()
         with self.transaction() as c:
             self._delete_file_rows(c, [r.path for r in records])
+            next_id = {table: c.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
+                       for table in ("files", "symbols", "chunks")}
+            files, symbols, imports, refs, chunks, fts = [], [], [], [], [], []
             for r in records:
-                facts = r.facts
-                cur = c.execute(
-                    "INSERT INTO files(path, language, size, mtime_ns, blob, status, reason, error_count,"
-                    " first_error_line, line_count, content, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (r.path, r.language, r.size, r.mtime_ns, r.blob, r.status, r.reason,
-                     facts.error_count if facts else 0, facts.first_error_line if facts else None,
-                     facts.line_count if facts else None, r.content, now))
+                facts = prepare_record(r).facts
+                file_id = next_id["files"]
+                next_id["files"] += 1
+                files.append((file_id, r.path, r.language, r.size, r.mtime_ns, r.blob, r.status, r.reason,
+                              facts.error_count if facts else 0, facts.first_error_line if facts else None,
+                              facts.line_count if facts else None, r.content, now))
                 if facts is None:
                     continue
-                file_id = cur.lastrowid
-                self._write_facts(c, file_id, facts, r.content or b"")
-
-    @staticmethod
-    def _write_facts(c: sqlite3.Connection, file_id: int, facts, content: bytes) -> None:
-        symbol_ids: list[int] = []
-        for s in facts.symbols:
-            parent = symbol_ids[s.parent] if s.parent is not None else None
-            cur = c.execute(
-                "INSERT INTO symbols(file_id, name, qualname, kind, parent_id, start_byte, end_byte,"
-                " start_line, start_col, end_line, end_col, name_line, name_col, signature, doc)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (file_id, s.name, s.qualname, s.kind, parent, s.start_byte, s.end_byte, s.start_line,
-                 s.start_col, s.end_line, s.end_col, s.name_line, s.name_col, s.signature, s.doc))
-            symbol_ids.append(cur.lastrowid)
-        c.executemany("INSERT INTO imports(file_id, module, name, alias, line) VALUES (?,?,?,?,?)",
-                      [(file_id, i.module, i.name, i.alias, i.line) for i in facts.imports])
-        c.executemany("INSERT INTO refs(file_id, name, count, positions) VALUES (?,?,?,?)",
-                      [(file_id, name, len(pos), " ".join(f"{l}:{col}" for l, col in pos))
-                       for name, pos in facts.refs.items()])
-        for ch in facts.chunks:
-            cur = c.execute(
-                "INSERT INTO chunks(file_id, symbol_id, kind, name, start_line, end_line, start_byte, end_byte)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                (file_id, symbol_ids[ch.symbol] if ch.symbol is not None else None, ch.kind, ch.name,
-                 ch.start_line, ch.end_line, ch.start_byte, ch.end_byte))
-            text = content[ch.start_byte:ch.end_byte].decode("utf-8", "replace")
-            c.execute("INSERT INTO chunks_fts(rowid, name, body) VALUES (?,?,?)",
-                      (cur.lastrowid, ch.name + " " + " ".join(search_words(ch.name)), _search_body(text)))
+                first_symbol = next_id["symbols"]
+                next_id["symbols"] += len(facts.symbols)
+                for i, row in enumerate(facts.symbols):
+                    parent = row[3]
+                    symbols.append((first_symbol + i, file_id, *row[:3],
+                                    None if parent is None else first_symbol + parent, *row[4:]))
+                imports.extend((file_id, *row) for row in facts.imports)
+                refs.extend((file_id, *row) for row in facts.refs)
+                for row in facts.chunks:
+                    chunk_id = next_id["chunks"]
+                    next_id["chunks"] += 1
+                    symbol = row[0]
+                    chunks.append((chunk_id, file_id, None if symbol is None else first_symbol + symbol, *row[1:7]))
+                    fts.append((chunk_id, row[7], row[8]))
+            c.executemany("INSERT INTO files(id, path, language, size, mtime_ns, blob, status, reason, error_count,"
+                          " first_error_line, line_count, content, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                          files)
+            c.executemany("INSERT INTO symbols(id, file_id, name, qualname, kind, parent_id, start_byte, end_byte,"
+                          " start_line, start_col, end_line, end_col, name_line, name_col, signature, doc)"
+                          " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", symbols)
+            c.executemany("INSERT INTO imports(file_id, module, name, alias, line) VALUES (?,?,?,?,?)", imports)
+            c.executemany("INSERT INTO refs(file_id, name, count, positions) VALUES (?,?,?,?)", refs)
+            c.executemany("INSERT INTO chunks(id, file_id, symbol_id, kind, name, start_line, end_line, start_byte,"
+                          " end_byte) VALUES (?,?,?,?,?,?,?,?,?)", chunks)
+            c.executemany("INSERT INTO chunks_fts(rowid, name, body) VALUES (?,?,?)", fts)
 
     def file_content(self, path: str) -> Optional[bytes]:
         row = self.conn.execute("SELECT content FROM files WHERE path=?", (path,)).fetchone()
@@ -276,14 +375,20 @@ class Store:
         return [dict(zip(cols, row)) for row in self.conn.execute(sql, args)]
 
     def references(self, name: str, limit: Optional[int] = None) -> list[dict]:
-        """Every occurrence of identifier ``name`` (definitions excluded), in path order."""
+        """Every occurrence of identifier ``name`` (definitions excluded), in path order, with
+        its line's text."""
         out = []
-        for path, positions in self.conn.execute(
-                "SELECT f.path, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
+        for path, content, blob in self.conn.execute(
+                "SELECT f.path, f.content, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
                 " WHERE r.name = ? ORDER BY f.path", (name,)):
-            spots = sorted(tuple(map(int, pos.split(":"))) for pos in positions.split())
-            for line, col in spots:
-                out.append({"path": path, "line": line, "col": col})
+            content = content or b""
+            starts = line_starts(content)
+            for offset in unpack_offsets(blob):
+                line = bisect_right(starts, offset)
+                end = content.find(b"\n", offset)
+                text = content[starts[line - 1]:end if end != -1 else len(content)]
+                out.append({"path": path, "line": line, "col": offset - starts[line - 1],
+                            "text": text.decode("utf-8", "replace").strip()})
                 if limit and len(out) >= limit:
                     return out
         return out

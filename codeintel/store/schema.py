@@ -55,12 +55,12 @@ CREATE TABLE imports (
 CREATE INDEX imports_file ON imports(file_id);
 CREATE INDEX imports_module ON imports(module);
 
--- one row per (file, identifier): positions packed as 'line:col line:col ...'
+-- one row per (file, identifier): positions as packed little-endian uint32 byte offsets
 CREATE TABLE refs (
     file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     count INTEGER NOT NULL,
-    positions TEXT NOT NULL
+    positions BLOB NOT NULL
 );
 CREATE INDEX refs_name ON refs(name);
 CREATE INDEX refs_file ON refs(file_id);

@@ -60,9 +60,20 @@ class LanguageSpec:
         return ts.Query(self.language, self.imports) if self.imports.strip() else None
 
     @cached_property
-    def references_query(self) -> ts.Query:
+    def references_pattern(self) -> str:
         alternatives = " ".join(f"({t})" for t in self.reference_types)
-        return ts.Query(self.language, f"[{alternatives}] @ref")
+        return f"[{alternatives}] @ref"
+
+    @cached_property
+    def references_query(self) -> ts.Query:
+        return ts.Query(self.language, self.references_pattern)
+
+    @cached_property
+    def structure_query(self) -> tuple[ts.Query, int]:
+        """Definitions and imports in one query (one walk of the tree instead of two), with
+        the pattern index where the imports start."""
+        n_defs = self.definitions_query.pattern_count
+        return ts.Query(self.language, self.definitions + "\n" + self.imports), n_defs
 
     def parser(self) -> ts.Parser:
         return ts.Parser(self.language)
