@@ -173,3 +173,19 @@ def test_shallow_clone_and_empty_repo_index_cleanly(tmp_path):
     stats = cli_json("stats", "--repo", clone)
     assert stats["history"]["commits"] == 2
     assert "shallow" in (stats["history"]["note"] or "")
+
+
+def test_an_older_index_is_migrated_in_place(tmp_path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "a.py").write_text("def a(): pass\n")
+    cli("index", root, "--quiet", check=0)
+    conn = sqlite3.connect(root / ".codeintel" / "index.db")
+    conn.execute("DROP TABLE merge_decisions")  # what a schema-1 store looked like
+    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    stats = cli_json("stats", "--repo", root)
+    assert stats["schema_version"] == 2 and stats["symbols"] == {"function": 1}
+    conn = sqlite3.connect(root / ".codeintel" / "index.db")
+    assert conn.execute("SELECT count(*) FROM merge_decisions").fetchone() == (0,)

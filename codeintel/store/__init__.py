@@ -503,6 +503,21 @@ class Store:
         for row in self.conn.execute(sql):
             yield dict(zip(cols, row))
 
+    def record_merge_decisions(self, rows: list[dict]) -> None:
+        """Rows with the merge_decisions columns (``at`` defaults to now)."""
+        cols = _merge_decision_columns()
+        now = time.time()
+        with self.transaction() as c:
+            c.executemany(f"INSERT INTO merge_decisions({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                          [tuple(row.get(col, now if col == "at" else None) for col in cols) for row in rows])
+
+    def merge_decisions(self, limit: Optional[int] = None) -> list[dict]:
+        cols = _merge_decision_columns()
+        sql = f"SELECT {', '.join(cols)} FROM merge_decisions ORDER BY id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [dict(zip(cols, row)) for row in self.conn.execute(sql)]
+
     def merge_scenarios(self, conflicts_only: bool = False) -> Iterator[dict]:
         sql = ("SELECT merge_sha, path, language, base_sha, ours_sha, theirs_sha, base, ours, theirs, result,"
                " conflicts FROM merge_scenarios")
@@ -512,6 +527,10 @@ class Store:
                 "result", "conflicts")
         for row in self.conn.execute(sql + " ORDER BY id"):
             yield dict(zip(cols, row))
+
+
+def _merge_decision_columns():
+    return ("at", "path", "hunk", "resolved", "patterns", "confidence", "reason", "model", "threshold", "via")
 
 
 def _wal_size(path: Path) -> int:

@@ -5,7 +5,7 @@ are offsets into the file's bytes (files.content). Only this package names table
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -125,5 +125,23 @@ CREATE TABLE merge_scenarios (
 CREATE INDEX merge_scenarios_merge ON merge_scenarios(merge_sha);
 """
 
+_V2 = """
+-- each decision the merge driver (or `codeintel resolve`) made on a conflict hunk
+CREATE TABLE merge_decisions (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,                   -- unix time
+    path TEXT NOT NULL,
+    hunk INTEGER NOT NULL,
+    resolved INTEGER NOT NULL,
+    patterns TEXT,                      -- the pattern of each token conflict, comma separated
+    confidence REAL,
+    reason TEXT,
+    model TEXT,                         -- which model decided (path), NULL without one
+    threshold REAL,
+    via TEXT NOT NULL                   -- merge-driver | resolve
+);
+CREATE INDEX merge_decisions_path ON merge_decisions(path);
+"""
+
 # version -> SQL that brings a store from version-1 to version
-MIGRATIONS: dict[int, str] = {1: _V1}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
