@@ -284,6 +284,57 @@ def stats(repo, as_json):
                 console.print(f"  … {len(rows) - 50} more (see --json)")
 
 
+# ---------------------------------------------------------------------------------------- models
+@main.command()
+@repo_option
+@json_option
+def models(repo, as_json):
+    """The model each learned feature uses (this repository's own, else the built-in one)."""
+    from .models.registry import FALLBACKS, FEATURES, find_repo_root, list_models, metric_summary
+
+    if repo:
+        if not Path(repo).is_dir():
+            raise Failure(f"{repo}: no such directory", EXIT_USAGE)
+        root = Path(repo).resolve()
+    else:
+        root = find_repo_root(Path.cwd()) or Path.cwd().resolve()
+    found = list_models(root)
+    features = []
+    for feature in FEATURES:
+        mine = [info for info in found if info.feature == feature]
+        active = next((info for info in mine if info.active), None)
+        features.append({
+            "feature": feature,
+            "active": active.to_dict() if active else None,
+            "fallback": None if active else FALLBACKS.get(feature),
+            "available": [info.to_dict() for info in mine if info.usable],
+            "skipped": [{"path": str(info.path), "source": info.source, "reason": info.problem}
+                        for info in mine if not info.usable],
+        })
+    if as_json:
+        _emit_json({"repo": str(root), "features": features})
+        return
+    from rich.markup import escape
+
+    console = _console()
+    console.print(f"[bold]models for {escape(str(root))}[/]")
+    for row in features:
+        active = row["active"]
+        if active:
+            parts = [active["source"], escape(active["path"]), f"{active['size_bytes'] / 1e6:.1f} MB"]
+            if active["parameters"]:
+                parts.append(f"{active['parameters'] / 1e6:.2f}M parameters")
+            parts += [f"{escape(name)} {value:.4g}" for name, value in metric_summary(active["metrics"])]
+            console.print(f"  [cyan]{row['feature']:<11}[/]" + "  ".join(parts))
+        else:
+            console.print(f"  [cyan]{row['feature']:<11}[/]none (falls back to {row['fallback']})")
+        for other in row["available"]:
+            if not other["active"]:
+                console.print(f"  {'':<11}[dim]also {other['source']} {escape(other['path'])} (not used)[/]")
+        for skipped in row["skipped"]:
+            console.print(f"  {'':<11}[yellow]skipped {escape(skipped['path'])}: {escape(skipped['reason'])}[/]")
+
+
 # ---------------------------------------------------------------------------------------- entry
 def run(argv: Optional[list[str]] = None) -> int:
     """Entry point: every failure becomes one line on stderr and a documented exit code."""
