@@ -29,6 +29,7 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 from codeintel.store import Store
 
 from .extract import FUNCTION_LIKE, extract
+from .gitmerge import MergeFileError, git_merge_file
 from .languages import language_for_path
 
 MAX_FILE_BYTES = 1 << 20          # blobs above this are not parsed / not stored as text
@@ -696,20 +697,10 @@ class _Miner:
         """Conflict regions of a line-level diff3 merge, via ``git merge-file`` on temp files."""
         if self.tmpdir is None:
             self.tmpdir = tempfile.TemporaryDirectory(prefix="codeintel-merge-")
-        folder = self.tmpdir.name
-        names = []
-        for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
-            target = os.path.join(folder, name)
-            with open(target, "wb") as fh:
-                fh.write(data)
-            names.append(target)
-        runner = git.Git(folder)
-        status, _out, _err = runner.execute(
-            [_git_exe(), "merge-file", "-p", "--diff3", "-L", "ours", "-L", "base", "-L", "theirs", *names],
-            with_extended_output=True, with_exceptions=False, stdout_as_string=False)
-        if status is None or status < 0 or status > 127:
+        try:
+            return git_merge_file(ours, base, theirs, style="diff3", folder=self.tmpdir.name)[1]
+        except (MergeFileError, OSError, subprocess.SubprocessError):
             return None
-        return int(status)
 
 
 class _DiffStream:

@@ -54,3 +54,26 @@ def commit_all(repo: Path, message: str, date: str | None = None) -> str:
 @pytest.fixture
 def repo(tmp_path):
     return init_repo(tmp_path / "repo")
+
+
+def run_on_pty(cmd: list[str], env: dict | None = None, timeout: int = 60) -> str:
+    """Run ``cmd`` with a pseudo-terminal as stdin/stdout/stderr (as in a terminal) and
+    return everything it printed; asserts it exited 0."""
+    import pty
+
+    master, slave = pty.openpty()
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm", "COLUMNS": "120", **(env or {})}
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=full_env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=timeout) == 0
+    return b"".join(chunks).decode("utf-8", "replace")

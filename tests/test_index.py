@@ -6,7 +6,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from conftest import ROOT, cli, cli_json, commit_all, git
+from conftest import ROOT, cli, cli_json, commit_all, git, run_on_pty
 
 FIXTURES = ROOT / "fixtures" / "languages"
 
@@ -131,9 +131,6 @@ def test_store_rows_are_replaced_not_duplicated(repo):
 
 
 def test_progress_bar_on_a_terminal_and_quiet_when_piped(tmp_path):
-    import os
-    import pty
-    import subprocess
     import sys
 
     for i in range(40):
@@ -141,21 +138,6 @@ def test_progress_bar_on_a_terminal_and_quiet_when_piped(tmp_path):
     piped = cli("index", tmp_path, "--rebuild", check=0)
     assert "files" not in piped.stderr and "━" not in piped.stderr + piped.stdout
 
-    master, slave = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm", "COLUMNS": "100"}
-    proc = subprocess.Popen([sys.executable, "-m", "codeintel", "index", str(tmp_path), "--rebuild"],
-                            stdin=slave, stdout=slave, stderr=slave, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    assert proc.wait(timeout=60) == 0
-    screen = b"".join(chunks).decode("utf-8", "replace")
+    screen = run_on_pty([sys.executable, "-m", "codeintel", "index", str(tmp_path), "--rebuild"])
     assert "files" in screen and "/40" in screen and "━" in screen  # the bar, counting files
     assert "indexed" in screen

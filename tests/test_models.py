@@ -24,7 +24,7 @@ from codeintel.models.tokenizer import (DEFAULT_SPECIALS, load_tokenizer, save_t
                                         train_tokenizer)
 from codeintel.models.training import CheckpointMismatch, TrainConfig, train  # noqa: E402
 
-from conftest import ROOT, cli  # noqa: E402
+from conftest import ROOT, cli, run_on_pty  # noqa: E402
 
 VOCAB = 20
 
@@ -330,24 +330,7 @@ print("done")
 
 
 def test_progress_bar_on_a_terminal_only_when_asked():
-    import pty
-
-    master, slave = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm", "COLUMNS": "120"}
-    proc = subprocess.Popen([sys.executable, "-c", PROGRESS_SCRIPT], stdin=slave, stdout=slave,
-                            stderr=slave, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    assert proc.wait(timeout=60) == 0
-    screen = b"".join(chunks).decode("utf-8", "replace")
+    screen = run_on_pty([sys.executable, "-c", PROGRESS_SCRIPT])
     with_bar, _, without = screen.partition("progress off")
     # the bar: steps done of 18, the training and validation losses, the ETA
     assert "18/18" in with_bar and "eta" in with_bar and "━" in with_bar
