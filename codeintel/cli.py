@@ -335,6 +335,224 @@ def models(repo, as_json):
             console.print(f"  {'':<11}[yellow]skipped {escape(skipped['path'])}: {escape(skipped['reason'])}[/]")
 
 
+# ---------------------------------------------------------------------------------------- merge
+def _merge_settings_from(size, epochs, max_len, vocab_size, batch_size, threshold, seed, max_train):
+    from .merge.training import MergeModelSettings
+
+    return MergeModelSettings(size=size, epochs=epochs, max_len=max_len, vocab_size=vocab_size,
+                              batch_size=batch_size, threshold=threshold, seed=seed, max_train=max_train)
+
+
+def _package_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("torch", "transformers", "tokenizers", "tree-sitter", "codeintel"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _corpus_card(paths) -> list[dict]:
+    from .merge.corpus import _files
+
+    return [{"file": f.name, "bytes": f.stat().st_size} for f in _files(paths)]
+
+
+@main.group()
+def train():
+    """Train a feature's model on this repository's history (or on corpus files)."""
+
+
+@train.command("merge")
+@click.option("--corpus", multiple=True, type=click.Path(exists=True),
+              help="Merge-scenario JSONL(.gz) files or folders (format: codeintel/merge/corpus.py).")
+@click.option("--repo", type=click.Path(file_okay=False), default=None,
+              help="Repository: its indexed merges are used when no --corpus is given, and its "
+                   ".codeintel/models/merge/ receives the model (default: the nearest index).")
+@click.option("--output", type=click.Path(file_okay=False), default=None, help="Save the model in this folder instead.")
+@click.option("--test-repos", default="", help="Comma-separated repositories held out for the test metrics.")
+@click.option("--val-repos", default="", help="Comma-separated repositories for early stopping (default: 1 in 10 cases).")
+@click.option("--size", default="compact", type=click.Choice(["tiny", "compact", "small", "base"]), show_default=True)
+@click.option("--epochs", default=3, show_default=True, type=click.IntRange(1, 100))
+@click.option("--max-len", default=96, show_default=True, type=click.IntRange(16, 512), help="Tokens per view.")
+@click.option("--vocab-size", default=8000, show_default=True, type=click.IntRange(300, 100000))
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 4096))
+@click.option("--threshold", default=0.9, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--seed", default=13, show_default=True)
+@click.option("--max-train", default=0, type=click.IntRange(0), help="Cap on training instances (0 = all).")
+@json_option
+def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_len, vocab_size, batch_size,
+                threshold, seed, max_train, as_json):
+    """Train the merge-conflict classifier (MergeBERT) and save it in the model registry."""
+    import json as _json
+
+    from .merge.corpus import read_corpus, scenarios_from_store
+    from .merge.learn import evaluate, make_cases, split_by_repo
+    from .merge.training import train_model
+    from .models.io import write_json
+    from .models.registry import repo_model_dir
+
+    root = Path(repo) if repo else (find_store(Path.cwd()) or Path.cwd() / ".codeintel" / "x").parent.parent
+    if corpus:
+        examples = list(read_corpus(list(corpus)))
+        sources = {"corpora": _corpus_card(list(corpus))}
+    else:
+        with _open_store(str(root)) as store:
+            examples = list(scenarios_from_store(store))
+        sources = {"corpora": [{"repository history": str(root)}]}
+    cases = make_cases(examples)
+    if not cases:
+        raise Failure("no merge conflicts with a known resolution to learn from"
+                      + ("" if corpus else " in this repository's history; pass --corpus FILE"), EXIT_USAGE)
+    tests = [r for r in test_repos.split(",") if r]
+    vals = [r for r in val_repos.split(",") if r]
+    train_cases, val_cases, test_cases = split_by_repo(cases, tests, vals)
+    if not val_cases:
+        val_cases, train_cases = train_cases[::10], [c for i, c in enumerate(train_cases) if i % 10]
+    if not train_cases or not val_cases:
+        raise Failure(f"too few cases to train on ({len(cases)})", EXIT_USAGE)
+    settings = _merge_settings_from(size, epochs, max_len, vocab_size, batch_size, threshold, seed, max_train)
+    out_dir = Path(output) if output else repo_model_dir(root, "merge")
+    repos = sorted({c.repo for c in cases})
+    meta = {**sources, "packages": _package_versions(),
+            "split": {"by": "repository", "test_repos": tests, "val_repos": vals or ["1 in 10 training cases"],
+                      "train_repos": [r for r in repos if r not in tests and r not in vals]},
+            "counts": {"regions": len(cases), "train_regions": len(train_cases), "val_regions": len(val_cases),
+                       "test_regions": len(test_cases)}}
+    predictor, result = train_model(train_cases, val_cases, out_dir, settings, meta,
+                                    checkpoint_dir=out_dir.parent / (out_dir.name + ".checkpoints"),
+                                    progress=not as_json and sys.stderr.isatty())
+    summary = {"model": str(out_dir), "steps": result.steps, "best_val_loss": result.best_val_loss,
+               "seconds": round(result.seconds, 1), "counts": meta["counts"]}
+    if test_cases:
+        report = evaluate(test_cases, predictor, threshold)
+        summary["test"] = {"metrics": report.metrics, "baselines": report.baselines}
+        meta_path = out_dir / "meta.json"
+        stored = _json.loads(meta_path.read_text())
+        stored["metrics"] = {"test": report.metrics, "baselines": report.baselines, "confusion": report.confusion}
+        write_json(meta_path, stored)
+    if as_json:
+        _emit_json(summary)
+    else:
+        click.echo(f"trained {out_dir} in {summary['seconds']}s ({result.steps} steps, best validation loss "
+                   f"{result.best_val_loss:.4f})")
+        if test_cases:
+            m = summary["test"]["metrics"]
+            click.echo(f"held-out repositories: accuracy {m['accuracy']}, precision {m['precision']}, "
+                       f"coverage {m['coverage']} at threshold {threshold}")
+
+
+@main.group("eval")
+def eval_():
+    """Measure a feature's model against the named baselines on the same cases (JSON)."""
+
+
+@eval_.command("merge")
+@click.option("--data", multiple=True, required=True, type=click.Path(exists=True),
+              help="Merge-scenario JSONL(.gz) files or folders with the developers' resolutions.")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A model folder (default: the active merge model).")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Default: the model's.")
+@repo_option
+def eval_merge(data, model_dir, threshold, repo):
+    """Accuracy, precision and coverage of the merge model and of the baselines, as JSON."""
+    from .merge.corpus import read_corpus
+    from .merge.learn import evaluate, make_cases
+    from .merge.training import load_predictor
+    from .models.registry import active_model, read_model_dir
+
+    info = read_model_dir(model_dir, "merge", "given") if model_dir else active_model("merge", repo or Path.cwd())
+    if info is None or not info.usable:
+        raise Failure("no merge model: train one with `codeintel train merge`", EXIT_USAGE)
+    cases = make_cases(read_corpus(list(data)))
+    if not cases:
+        raise Failure("no conflict regions with a resolution in the data", EXIT_USAGE)
+    limit = threshold if threshold is not None else float(info.config.get("threshold", 0.9))
+    report = evaluate(cases, load_predictor(info), limit)
+    _emit_json({"model": str(info.path), "data": [str(d) for d in data], "metrics": report.metrics,
+                "baselines": report.baselines, "confusion_by_true_label": report.confusion,
+                "instance_labels": report.labels, "seconds": round(report.seconds, 1)})
+
+
+@main.command("merge-driver")
+@click.argument("base", type=click.Path())
+@click.argument("ours", type=click.Path())
+@click.argument("theirs", type=click.Path())
+@click.argument("marker_size", type=int, default=7)
+@click.argument("path", required=False)
+def merge_driver(base, ours, theirs, marker_size, path):
+    """git's merge driver: `codeintel merge-driver %O %A %B %L %P` (see install-merge-driver)."""
+    from .merge.driver import run_merge_driver
+
+    for f in (base, ours, theirs):
+        if not os.path.isfile(f):
+            raise Failure(f"{f}: no such file", EXIT_USAGE)
+    sys.exit(run_merge_driver(base, ours, theirs, marker_size, path))
+
+
+@main.command("install-merge-driver")
+@click.option("--global", "global_", is_flag=True, help="For every repository of this user (~/.gitconfig).")
+@repo_option
+def install_merge_driver(global_, repo):
+    """Register the merge driver with git and route files to it through .gitattributes."""
+    from .merge.install import install
+
+    for line in install(Path(repo) if repo else Path.cwd(), global_):
+        click.echo(line)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--explain", is_flag=True, help="Say why each conflict was resolved or left.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Default: config, else the model's.")
+def resolve(file, dry_run, explain, threshold):
+    """Resolve the conflict markers a plain `git merge` left in FILE."""
+    import difflib
+
+    from .merge.driver import _bases_from_index, _repo_root, merge_threshold, record, resolve_text, write_atomically
+    from .merge.resolver import Resolver
+
+    path = Path(file)
+    if not path.is_file():
+        raise Failure(f"{file}: no such file", EXIT_USAGE)
+    raw = path.read_bytes()
+    if b"\0" in raw[:8192]:
+        raise Failure(f"{file}: a binary file", EXIT_USAGE)
+    text = raw.decode("utf-8", "surrogateescape")
+    from .merge.markers import has_markers
+    if not has_markers(text):
+        click.echo(f"{file}: no conflict markers")
+        return
+    root = _repo_root(str(path.resolve().parent))
+    resolver = Resolver(root)
+    if not resolver.available:
+        raise Failure("no merge model: train one with `codeintel train merge`", EXIT_USAGE)
+    limit = threshold if threshold is not None else merge_threshold(root, resolver)
+    rel = str(path.resolve().relative_to(root)) if root else str(path)
+    result = resolve_text(text, rel, resolver, limit, _bases_from_index(root, path))
+    if explain or dry_run:
+        for d in result.decisions:
+            state = "resolved" if d.resolved else "left"
+            click.echo(f"conflict {d.hunk + 1}: {state} ({', '.join(d.patterns) or '-'}; confidence "
+                       f"{d.confidence:.2f}): {d.reason}")
+        for note in result.notes:
+            click.echo(note)
+    if dry_run:
+        diff = difflib.unified_diff(text.splitlines(keepends=True), result.text.splitlines(keepends=True),
+                                    f"{file} (now)", f"{file} (resolved)")
+        sys.stdout.write("".join(diff))
+    elif result.resolved:
+        write_atomically(str(path), result.text.encode("utf-8", "surrogateescape"))
+        record(root, rel, result.decisions, resolver.name, limit, "resolve")
+    click.echo(f"{file}: {result.resolved} conflict(s) resolved, {result.conflicts} left"
+               + (" (dry run: nothing written)" if dry_run else ""), err=True)
+    sys.exit(0 if result.conflicts == 0 else 1)
+
+
 # ---------------------------------------------------------------------------------------- entry
 def run(argv: Optional[list[str]] = None) -> int:
     """Entry point: every failure becomes one line on stderr and a documented exit code."""

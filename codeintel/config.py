@@ -5,6 +5,9 @@
     max_commits = 2000       # history walked per run (0 = all)
     since = "2 years ago"    # passed to git log --since
     history = true
+
+    [merge]
+    threshold = 0.9          # how sure the merge model must be to resolve a conflict
 """
 from __future__ import annotations
 
@@ -37,6 +40,17 @@ def parse_size(value: object) -> int:
     return size
 
 
+def _read_config(root: Path) -> tuple[Path, dict]:
+    """The parsed .codeintel/config.toml of ``root`` ({} when there is none)."""
+    path = root / ".codeintel" / "config.toml"
+    if not path.is_file():
+        return path, {}
+    try:
+        return path, tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
 @dataclass
 class IndexSettings:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
@@ -47,13 +61,7 @@ class IndexSettings:
 
 def load_index_settings(root: Path) -> IndexSettings:
     settings = IndexSettings()
-    path = root / ".codeintel" / "config.toml"
-    if not path.is_file():
-        return settings
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    path, data = _read_config(root)
     section = data.get("index", {})
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [index] must be a table")
@@ -69,3 +77,18 @@ def load_index_settings(root: Path) -> IndexSettings:
     if "history" in section:
         settings.history = bool(section["history"])
     return settings
+
+
+def load_merge_threshold(root: Path) -> Optional[float]:
+    """``[merge] threshold`` from .codeintel/config.toml (0 to 1), or None when not set."""
+    path, data = _read_config(root)
+    value = data.get("merge", {}).get("threshold") if isinstance(data.get("merge"), dict) else None
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{path}: [merge] threshold must be a number from 0 to 1") from None
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{path}: [merge] threshold must be a number from 0 to 1")
+    return value

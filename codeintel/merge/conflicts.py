@@ -138,10 +138,11 @@ class MergePlan:
 
     def assemble(self, choices: Mapping[int, Optional[str]], style: str = "merge", marker_size: int = 7,
                  labels: Sequence[Optional[str]] = DEFAULT_LABELS,
-                 use_token_merge: bool = True) -> AssembleResult:
+                 use_token_merge: bool = True, overrides: Optional[Mapping[int, str]] = None) -> AssembleResult:
         """The merged file: ``choices`` maps instance index -> pattern (None/``OTHER``/absent =
-        leave it); token-clean hunks are taken when ``use_token_merge``; every hunk not fully
-        resolved is written whole with markers in ``style``."""
+        leave it); token-clean hunks are taken when ``use_token_merge``; ``overrides`` gives the
+        text of whole hunks (by hunk index) decided elsewhere; every hunk not resolved is
+        written whole with markers in ``style``."""
         for key, p in choices.items():
             if p is not None and p != UNRESOLVABLE and p not in PATTERNS:
                 raise ValueError(f"instance {key}: unknown pattern {p!r}")
@@ -151,7 +152,7 @@ class MergePlan:
             if h.stable:
                 out.extend(h.merged)
                 continue
-            text = self.hunk_text(i, choices, use_token_merge)
+            text = overrides[i] if overrides and i in overrides else self.hunk_text(i, choices, use_token_merge)
             if text is None:
                 unresolved += 1
                 crlf = h.crlf if h.crlf is not None else False

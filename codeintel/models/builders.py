@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"hidden": 64, "layers": 2, "heads": 2, "ffn": 128},      # tests
+    "compact": {"hidden": 128, "layers": 2, "heads": 4, "ffn": 512},  # built-in CPU classifiers
     "small": {"hidden": 256, "layers": 4, "heads": 4, "ffn": 1024},
     "base": {"hidden": 384, "layers": 6, "heads": 6, "ffn": 1536},
 }

@@ -1,0 +1,286 @@
+"""The git merge driver and `codeintel resolve`: merge one file, resolve what the model is
+sure of, and never lose work.
+
+Protocol (gitattributes(5), "Defining a custom merge driver"): git runs
+``codeintel merge-driver %O %A %B %L %P``; the result goes to %A only; exit 0 means every
+conflict was resolved, non-zero leaves the file conflicted with markers. A clean merge is git's
+own ``git merge-file`` result and never imports torch. With conflicts, MergeBERT's token-level
+plan is built and each remaining token conflict is classified; a line hunk is resolved only
+when the model is at least ``threshold`` sure of every conflict in it, and a candidate that
+no longer parses (tree-sitter) is rejected. Any error falls back to git's textual merge.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from indexer.gitmerge import LABELS, git_merge_file
+
+DEFAULT_THRESHOLD = 0.9
+
+@dataclass
+class Decision:
+    hunk: int
+    resolved: bool
+    patterns: list[str]
+    confidence: float
+    reason: str
+
+
+@dataclass
+class MergeOutcome:
+    text: bytes
+    conflicts: int                 # line hunks left with markers
+    resolved: int                  # line hunks the model resolved
+    decisions: list[Decision] = field(default_factory=list)
+    fallback: Optional[str] = None  # why git's plain merge stands, if it does
+    model: Optional[str] = None
+
+
+def git_config(key: str, cwd: Optional[str] = None) -> Optional[str]:
+    try:
+        out = subprocess.run(["git", "config", "--get", key], capture_output=True, text=True, cwd=cwd, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+def conflict_style(cwd: Optional[str] = None) -> str:
+    style = (git_config("merge.conflictStyle", cwd) or "merge").lower()
+    return style if style in ("merge", "diff3", "zdiff3") else "merge"
+
+
+def _parses(text: str, path: Optional[str]) -> bool:
+    if not path:
+        return True
+    from indexer.languages import language_for_path
+
+    spec = language_for_path(path)
+    if spec is None:
+        return True
+    return not spec.parser().parse(text.encode("utf-8", "surrogateescape")).root_node.has_error
+
+
+def merge_bytes(base: bytes, ours: bytes, theirs: bytes, path: Optional[str] = None, resolver=None,
+                threshold: float = DEFAULT_THRESHOLD, style: str = "merge", marker_size: int = 7,
+                labels: tuple[str, str, str] = LABELS) -> MergeOutcome:
+    """Merge three versions of a file. Clean merges and every failure return git's result."""
+    text, conflicts = git_merge_file(ours, base, theirs, style=style, marker_size=marker_size, labels=labels)
+    if conflicts == 0:
+        return MergeOutcome(text, 0, 0)
+    if any(b"\0" in data[:8192] for data in (base, ours, theirs)):
+        return MergeOutcome(text, conflicts, 0, fallback="binary file: git's textual merge")
+    try:
+        texts = [data.decode("utf-8") for data in (base, ours, theirs)]
+    except UnicodeDecodeError:
+        return MergeOutcome(text, conflicts, 0, fallback="not UTF-8: git's textual merge")
+    if resolver is None or not resolver.available:
+        return MergeOutcome(text, conflicts, 0, fallback="no merge model: git's textual merge")
+    try:
+        return _resolve(texts, path, resolver, threshold, style, marker_size, labels, text, conflicts)
+    except Exception as exc:  # noqa: BLE001 - never lose work: git's merge stands
+        return MergeOutcome(text, conflicts, 0, fallback=f"error ({type(exc).__name__}: {exc}); git's textual merge",
+                            model=resolver.name)
+
+
+def _resolve(texts, path, resolver, threshold, style, marker_size, labels, git_text, git_conflicts) -> MergeOutcome:
+    from .conflicts import plan_merge
+
+    base, ours, theirs = texts
+    plan = plan_merge(base, ours, theirs, path=path)
+    hunk_decisions = resolver.decide(plan, threshold)
+    decisions = [Decision(d.hunk, d.text is not None, d.classes, d.confidence, d.reason) for d in hunk_decisions]
+    overrides = {d.hunk: d.text for d in hunk_decisions if d.text is not None}
+    if not overrides:
+        return MergeOutcome(git_text, git_conflicts, 0, decisions, model=resolver.name)
+    result = plan.assemble({}, style=style, marker_size=marker_size, labels=labels, use_token_merge=False,
+                           overrides=overrides)
+    if all(_parses(t, path) for t in (ours, theirs)) and not _parses(result.text, path):
+        for d in decisions:
+            if d.resolved:
+                d.resolved, d.reason = False, "rejected: the resolved file does not parse"
+        return MergeOutcome(git_text, git_conflicts, 0, decisions, model=resolver.name)
+    return MergeOutcome(result.text.encode("utf-8"), result.unresolved_hunks, len(overrides), decisions,
+                        model=resolver.name)
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Replace ``path``'s content without a moment where it is half written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".codeintel-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        try:
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        except OSError:
+            pass
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# ------------------------------------------------------------------------------ git's driver
+def _repo_root(cwd: Optional[str] = None) -> Optional[Path]:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
+                             cwd=cwd, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
+
+
+def record(repo_root: Optional[Path], path: str, outcome_decisions: list[Decision], model: Optional[str],
+           threshold: float, via: str) -> None:
+    """Keep each decision in the store (best effort: a merge never fails for want of a store)."""
+    if repo_root is None or not outcome_decisions:
+        return
+    try:
+        from codeintel.store import Store, store_path
+
+        db = store_path(repo_root)
+        if not db.is_file():
+            return
+        with Store.open(db, create=False) as store:
+            store.record_merge_decisions([
+                {"path": path, "hunk": d.hunk, "resolved": int(d.resolved), "patterns": ",".join(d.patterns),
+                 "confidence": round(d.confidence, 4), "reason": d.reason, "model": model,
+                 "threshold": threshold, "via": via} for d in outcome_decisions])
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def run_merge_driver(o_path: str, a_path: str, b_path: str, marker_size: int, path: Optional[str],
+                     threshold: Optional[float] = None) -> int:
+    """git's ``%O %A %B %L %P``: write the merge to %A; 0 when nothing is left to resolve."""
+    with open(a_path, "rb") as fh:
+        ours = fh.read()
+    with open(o_path, "rb") as fh:
+        base = fh.read()
+    with open(b_path, "rb") as fh:
+        theirs = fh.read()
+    root = _repo_root()
+    style = conflict_style()
+    try:
+        text, conflicts = git_merge_file(ours, base, theirs, style=style, marker_size=marker_size)
+    except Exception:  # noqa: BLE001 - git itself failed: leave ours in place, report a conflict
+        return 1
+    if conflicts:
+        try:
+            from .resolver import Resolver
+
+            resolver = Resolver(root)
+            limit = threshold if threshold is not None else merge_threshold(root, resolver)
+            outcome = merge_bytes(base, ours, theirs, path, resolver, limit, style, marker_size)
+            text, conflicts = outcome.text, outcome.conflicts
+            record(root, path or a_path, outcome.decisions, outcome.model, limit, "merge-driver")
+        except Exception:  # noqa: BLE001 - git's textual merge stands
+            pass
+    write_atomically(a_path, text)
+    return 0 if conflicts == 0 else 1
+
+
+def merge_threshold(root: Optional[Path], resolver=None) -> float:
+    """The configured threshold (.codeintel/config.toml [merge] threshold), else the model's."""
+    from codeintel.config import load_merge_threshold
+
+    configured = load_merge_threshold(root) if root else None
+    if configured is not None:
+        return configured
+    if resolver is not None and resolver.default_threshold is not None:
+        return float(resolver.default_threshold)
+    return DEFAULT_THRESHOLD
+
+
+# ------------------------------------------------------------------------------ resolve FILE
+@dataclass
+class FileResolution:
+    text: str
+    conflicts: int
+    resolved: int
+    decisions: list[Decision]
+    notes: list[str]
+
+
+def _stage(root: Path, rel: str, n: int) -> Optional[str]:
+    out = subprocess.run(["git", "show", f":{n}:{rel}"], capture_output=True, cwd=root, timeout=30)
+    return out.stdout.decode("utf-8", "surrogateescape") if out.returncode == 0 else None
+
+
+def _bases_from_index(root: Optional[Path], file_path: Path) -> list[tuple[list[str], list[str], list[str]]]:
+    """The conflicts of the file's merge as git's index has it (stages 1-3), with bases."""
+    if root is None:
+        return []
+    try:
+        rel = file_path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return []
+    stages = [_stage(root, rel, n) for n in (1, 2, 3)]
+    if stages[1] is None or stages[2] is None:
+        return []
+    from .markers import parse_conflicts
+
+    merged, _ = git_merge_file(stages[1].encode("utf-8", "surrogateescape"),
+                               (stages[0] or "").encode("utf-8", "surrogateescape"),
+                               stages[2].encode("utf-8", "surrogateescape"), style="diff3", marker_size=41)
+    return [(s.ours, s.base or [], s.theirs) for s in parse_conflicts(merged.decode("utf-8", "surrogateescape"), 41)
+            if s.conflict]
+
+
+def resolve_text(text: str, path: Optional[str], resolver, threshold: float,
+                 index_conflicts: list = ()) -> FileResolution:
+    """Resolve the conflict markers in ``text``; unresolved conflicts are kept byte for byte."""
+    from .conflicts import plan_merge
+    from .markers import parse_conflicts
+
+    segments = parse_conflicts(text)
+    out, decisions, notes = [], [], []
+    left = resolved = 0
+    for n, seg in enumerate(segments):
+        if not seg.conflict:
+            out.append(seg.text)
+            continue
+        base = seg.base
+        if base is None:
+            base = next((b for o, b, t in index_conflicts if o == seg.ours and t == seg.theirs), None)
+        if base is None:
+            notes.append(f"conflict {len(decisions) + 1}: no base version (merge.conflictStyle=merge, and "
+                         f"git's index has no stages for it); left as it is")
+            decisions.append(Decision(len(decisions), False, [], 0.0, "no base version"))
+            out.append(seg.text)
+            left += 1
+            continue
+        before = "".join(segments[n - 1].text.splitlines(keepends=True)[-10:]) if n and not segments[n - 1].conflict else ""
+        after_seg = segments[n + 1] if n + 1 < len(segments) and not segments[n + 1].conflict else None
+        after = "".join(after_seg.text.splitlines(keepends=True)[:10]) if after_seg else ""
+        sides = ["".join(lines) for lines in (base, seg.ours, seg.theirs)]
+        plan = plan_merge(*(before + s + after for s in sides), path=path)
+        hunk_decisions = resolver.decide(plan, threshold) if plan.conflict_hunks else []
+        overrides = {d.hunk: d.text for d in hunk_decisions if d.text is not None}
+        ok = bool(plan.conflict_hunks) and len(overrides) == len(plan.conflict_hunks)
+        confidence = min((d.confidence for d in hunk_decisions), default=1.0)
+        classes = [c for d in hunk_decisions for c in d.classes]
+        reason = "; ".join(d.reason for d in hunk_decisions) or "the sides merge cleanly"
+        if not plan.conflict_hunks:
+            merged = plan.assemble({}).text
+            ok = True
+        elif ok:
+            merged = plan.assemble({}, use_token_merge=False, overrides=overrides).text
+        if ok and merged.startswith(before) and merged.endswith(after):
+            out.append(merged[len(before):len(merged) - len(after)])
+            resolved += 1
+        else:
+            ok = False
+            out.append(seg.text)
+            left += 1
+        decisions.append(Decision(len(decisions), ok, classes, confidence, reason))
+    return FileResolution("".join(out), left, resolved, decisions, notes)

@@ -1,0 +1,55 @@
+"""`codeintel install-merge-driver`: the git config and .gitattributes lines that route
+merges through ``codeintel merge-driver``."""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+DRIVER_NAME = "codeintel"
+ATTRIBUTE_LINE = f"* merge={DRIVER_NAME}"
+
+
+def driver_command() -> str:
+    """The command git runs: this Python's codeintel, so it works outside an activated venv."""
+    return f"{shlex.quote(sys.executable)} -m codeintel merge-driver %O %A %B %L %P"
+
+
+def _git_config(args: list[str], cwd: Path) -> None:
+    subprocess.run(["git", "config", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
+
+
+def _append_line(path: Path, line: str) -> bool:
+    existing = path.read_text("utf-8") if path.exists() else ""
+    if line in existing.splitlines():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        if existing and not existing.endswith("\n"):
+            fh.write("\n")
+        fh.write(line + "\n")
+    return True
+
+
+def install(repo: Path, global_: bool) -> list[str]:
+    scope = ["--global"] if global_ else []
+    if not global_:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=repo, capture_output=True, text=True)
+        if top.returncode != 0:
+            from codeintel.cli import EXIT_USAGE, Failure
+            raise Failure(f"{repo}: not inside a git repository (use --global for all repositories)", EXIT_USAGE)
+        repo = Path(top.stdout.strip())
+    _git_config([*scope, f"merge.{DRIVER_NAME}.name", "codeintel learned merge (MergeBERT)"], repo)
+    _git_config([*scope, f"merge.{DRIVER_NAME}.driver", driver_command()], repo)
+    if global_:
+        configured = subprocess.run(["git", "config", "--global", "core.attributesFile"], capture_output=True,
+                                    text=True).stdout.strip()
+        xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        attributes = Path(os.path.expanduser(configured)) if configured else Path(xdg) / "git" / "attributes"
+    else:
+        attributes = repo / ".gitattributes"
+    added = _append_line(attributes, ATTRIBUTE_LINE)
+    return [f"git config{' --global' if global_ else ''} merge.{DRIVER_NAME}.driver '{driver_command()}'",
+            f"{attributes}: {'added' if added else 'already has'} '{ATTRIBUTE_LINE}'"]

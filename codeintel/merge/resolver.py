@@ -1,0 +1,76 @@
+"""Deciding the conflicts of one merge plan with the active merge model: what the driver and
+`codeintel resolve` call. Loads the model (torch) only when a file really conflicts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .conflicts import MergePlan, _context_lines
+from .learn import Case, decide, whole_hunk_instance
+
+
+@dataclass
+class HunkDecision:
+    hunk: int
+    text: Optional[str]
+    classes: list[str]
+    confidence: float
+    reason: str
+
+
+class Resolver:
+    """The active merge model of a repository (its own, else the built-in one), loaded lazily."""
+
+    def __init__(self, repo_root: Optional[Path]):
+        from codeintel.models.registry import active_model
+
+        self.info = active_model("merge", repo_root)
+        self._predictor = None
+
+    @property
+    def available(self) -> bool:
+        return self.info is not None
+
+    @property
+    def name(self) -> Optional[str]:
+        return f"{self.info.source}: {self.info.path}" if self.info else None
+
+    @property
+    def default_threshold(self) -> Optional[float]:
+        return self.info.config.get("threshold") if self.info else None
+
+    def predictor(self):
+        if self._predictor is None:
+            from .training import load_predictor
+            self._predictor = load_predictor(self.info)
+        return self._predictor
+
+    def decide(self, plan: MergePlan, threshold: float) -> list[HunkDecision]:
+        cases = []
+        for i in plan.conflict_hunks:
+            hp = plan.hunk_plans[i]
+            if hp.instances:
+                cases.append(Case(None, hp, [plan.instances[k] for k in hp.instances], []))
+            else:
+                before = "".join(_context_lines(plan.hunks, i, -1, 10))
+                after = "".join(_context_lines(plan.hunks, i, +1, 10))
+                cases.append(Case(None, hp, [whole_hunk_instance(hp, before, after, plan.path)], [],
+                                  whole_hunk=True))
+        flat = [inst for c in cases for inst in c.instances]
+        preds = self.predictor()(flat) if flat else []
+        out, at = [], 0
+        for case in cases:
+            mine = preds[at:at + len(case.instances)]
+            at += len(case.instances)
+            d = decide(case, mine, threshold)
+            if d.text is not None:
+                reason = "confident"
+            elif "OTHER" in d.classes:
+                reason = "the model abstains: no pattern fits"
+            elif d.confidence < threshold:
+                reason = f"confidence {d.confidence:.2f} is below the threshold {threshold:.2f}"
+            else:
+                reason = "the token merge is not kept here"
+            out.append(HunkDecision(case.plan.hunk, d.text, d.classes, d.confidence, reason))
+        return out

@@ -1,0 +1,255 @@
+"""The merge feature as users meet it: `git merge` with the installed driver, `codeintel
+resolve` after a plain merge, training and evaluating from JSONL, and the never-lose-work
+properties of the driver on generated inputs."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, cli, commit_all, git, init_repo
+
+from codeintel.merge.driver import merge_bytes
+from codeintel.merge.markers import has_markers
+
+
+# ------------------------------------------------------------------------- a tiny trained model
+def _scenario(i: int) -> dict:
+    """Both sides rewrite the same call; the developer always kept ours (pattern A)."""
+    head = f"import os\n\n\ndef handler_{i}(request):\n    value = request.get('k{i}')\n"
+    tail = f"    return value\n\n\ndef other_{i}():\n    return {i}\n"
+    base = head + f"    result = compute(value, {i})\n" + tail
+    ours = head + f"    result = compute_fast(value, {i}, cache=True)\n" + tail
+    theirs = head + f"    result = compute(value, {i} + 1)\n" + tail
+    return {"repo": f"example/r{i % 3}", "path": f"pkg/m{i}.py", "language": "Python", "base": base,
+            "ours": ours, "theirs": theirs, "resolved": ours}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("merge-model")
+    corpus = folder / "corpus.jsonl.gz"
+    with gzip.open(corpus, "wt") as fh:
+        for i in range(120):
+            fh.write(json.dumps(_scenario(i)) + "\n")
+    out = folder / "model"
+    proc = cli("train", "merge", "--corpus", corpus, "--size", "tiny", "--epochs", "12", "--max-len", "48",
+               "--vocab-size", "400", "--batch-size", "16", "--test-repos", "example/r0", "--threshold", "0.5",
+               "--output", out, "--json", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["test"]["metrics"]["regions"] == 40
+    return out
+
+
+@pytest.fixture
+def merge_repo(tmp_path, model_dir):
+    """A repository with the driver installed and the tiny model as its built-in model."""
+    repo = init_repo(tmp_path / "repo")
+    env = {"CODEINTEL_BUILTIN_MODELS": str(model_dir.parent)}
+    (model_dir.parent / "merge").exists() or (model_dir.parent / "merge").symlink_to(model_dir)
+    proc = cli("install-merge-driver", "--repo", repo, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return repo, env
+
+
+def _branch_merge(repo: Path, base: bytes, ours: bytes, theirs: bytes, name: str = "f.py", env=None):
+    (repo / name).write_bytes(base)
+    commit_all(repo, "base")
+    git(repo, "checkout", "-q", "-b", "theirs")
+    (repo / name).write_bytes(theirs)
+    commit_all(repo, "theirs")
+    git(repo, "checkout", "-q", "main")
+    (repo / name).write_bytes(ours)
+    commit_all(repo, "ours")
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env.update({"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "A",
+                     "GIT_COMMITTER_EMAIL": "a@x"})
+    return subprocess.run(["git", "-C", str(repo), "merge", "--no-edit", "theirs"], capture_output=True,
+                          text=True, env=full_env)
+
+
+def test_install_writes_config_and_attributes_once(merge_repo):
+    repo, env = merge_repo
+    driver = git(repo, "config", "merge.codeintel.driver").strip()
+    assert driver.endswith("-m codeintel merge-driver %O %A %B %L %P")
+    cli("install-merge-driver", "--repo", repo, env=env, check=0)
+    assert (repo / ".gitattributes").read_text().splitlines().count("* merge=codeintel") == 1
+
+
+def test_clean_merge_through_the_driver(merge_repo):
+    repo, env = merge_repo
+    base = b"a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n"
+    ours = b"a = 10\nb = 2\nc = 3\nd = 4\ne = 5\n"
+    theirs = b"a = 1\nb = 2\nc = 3\nd = 4\ne = 50\n"
+    proc = _branch_merge(repo, base, ours, theirs, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (repo / "f.py").read_bytes() == b"a = 10\nb = 2\nc = 3\nd = 4\ne = 50\n"
+
+
+def test_a_learned_resolution_is_applied_and_recorded(merge_repo):
+    repo, env = merge_repo
+    (repo / ".codeintel").mkdir(exist_ok=True)
+    (repo / ".codeintel" / "config.toml").write_text("[merge]\nthreshold = 0.3\n")
+    s = _scenario(7)
+    cli("index", repo, "--quiet", check=0)
+    proc = _branch_merge(repo, s["base"].encode(), s["ours"].encode(), s["theirs"].encode(), "pkg.py", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # resolved: git made the merge commit
+    assert (repo / "pkg.py").read_text() == s["ours"]
+    import sqlite3
+    rows = sqlite3.connect(repo / ".codeintel" / "index.db").execute(
+        "SELECT path, resolved, patterns, via FROM merge_decisions").fetchall()
+    assert rows == [("pkg.py", 1, "A", "merge-driver")]
+
+
+def test_unresolved_conflict_keeps_every_line_and_honours_style_and_marker_size(merge_repo):
+    repo, env = merge_repo
+    git(repo, "config", "merge.conflictStyle", "diff3")
+    (repo / ".gitattributes").write_text("* merge=codeintel conflict-marker-size=9\n")
+    base = b"x = 1\ny = 2\n"
+    ours = b"x = 'left side entirely different'\ny = 2\n"
+    theirs = b"x = ['right', 'side']\ny = 2\n"
+    proc = _branch_merge(repo, base, ours, theirs, env=env)
+    assert proc.returncode != 0
+    text = (repo / "f.py").read_text()
+    assert "<<<<<<<<< ours" in text and "||||||||| base" in text and ">>>>>>>>> theirs" in text
+    for line in (ours + theirs + base).decode().splitlines():
+        assert line in text
+
+
+@pytest.mark.parametrize("kind", ["crlf", "no-final-newline", "latin-1", "binary", "add/add", "markers-inside"])
+def test_odd_files_never_lose_work(merge_repo, kind):
+    repo, env = merge_repo
+    base, ours, theirs = b"one\ntwo\nthree\n", b"one\nTWO-ours\nthree\n", b"one\nTWO-theirs\nthree\n"
+    if kind == "crlf":
+        base, ours, theirs = (x.replace(b"\n", b"\r\n") for x in (base, ours, theirs))
+    elif kind == "no-final-newline":
+        base, ours, theirs = (x.rstrip(b"\n") for x in (base, ours, theirs))
+    elif kind == "latin-1":
+        ours = ours.replace(b"ours", b"\xe9t\xe9")
+    elif kind == "binary":
+        base, ours, theirs = (b"\x00\x01" + x for x in (base, ours, theirs))
+    elif kind == "markers-inside":
+        base = b"<<<<<<< old\n" + base
+        ours, theirs = b"<<<<<<< old\n" + ours, b"<<<<<<< old\n" + theirs
+    if kind == "add/add":
+        commit_all(repo, "empty")
+        git(repo, "checkout", "-q", "-b", "theirs")
+        (repo / "f.py").write_bytes(theirs)
+        commit_all(repo, "theirs")
+        git(repo, "checkout", "-q", "main")
+        (repo / "f.py").write_bytes(ours)
+        commit_all(repo, "ours")
+        proc = subprocess.run(["git", "-C", str(repo), "merge", "--no-edit", "theirs"], capture_output=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+    else:
+        proc = _branch_merge(repo, base, ours, theirs, env=env)
+    assert proc.returncode != 0
+    result = (repo / "f.py").read_bytes()
+    if kind == "binary":
+        assert result == ours  # git's rule for binary files: ours stays, the conflict is reported
+        return
+    for side in (ours, theirs):
+        for line in side.splitlines():
+            assert line in result
+    if kind == "crlf":
+        assert b"\r\n" in result and b"\n" not in result.replace(b"\r\n", b"")
+
+
+def test_resolve_after_a_plain_merge(tmp_path, model_dir):
+    env = {"CODEINTEL_BUILTIN_MODELS": str(model_dir.parent)}
+    repo = init_repo(tmp_path / "plain")
+    git(repo, "config", "merge.conflictStyle", "diff3")
+    s = _scenario(11)
+    proc = _branch_merge(repo, s["base"].encode(), s["ours"].encode(), s["theirs"].encode(), "m.py")
+    assert proc.returncode != 0 and has_markers((repo / "m.py").read_text())
+    before = (repo / "m.py").read_bytes()
+    dry = cli("resolve", repo / "m.py", "--dry-run", "--threshold", "0.3", env=env, cwd=repo)
+    assert dry.returncode == 0, dry.stderr
+    assert "conflict 1: resolved (A" in dry.stdout and "+" in dry.stdout
+    assert (repo / "m.py").read_bytes() == before  # a dry run writes nothing
+    done = cli("resolve", repo / "m.py", "--threshold", "0.3", env=env, cwd=repo)
+    assert done.returncode == 0, done.stderr
+    assert (repo / "m.py").read_text() == s["ours"]
+    # a high threshold leaves it, byte for byte, and says why
+    (repo / "m.py").write_bytes(before)
+    kept = cli("resolve", repo / "m.py", "--threshold", "1.0", "--explain", env=env, cwd=repo)
+    assert kept.returncode == 1 and "below the threshold" in kept.stdout
+    assert (repo / "m.py").read_bytes() == before
+
+
+def test_clean_merge_does_not_import_torch(tmp_path):
+    for name, text in (("o", "a\nb\nc\nd\n"), ("a", "A\nb\nc\nd\n"), ("b", "a\nb\nc\nD\n")):
+        (tmp_path / name).write_text(text)
+    script = ("import sys; from codeintel.cli import run; code = run(['merge-driver', 'o', 'a', 'b', '7', 'f.py']);"
+              "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "a").read_text() == "A\nb\nc\nD\n"
+
+
+def test_eval_merge_reports_model_and_baselines(tmp_path, model_dir):
+    data = tmp_path / "held_out.jsonl"
+    data.write_text("\n".join(json.dumps(_scenario(i)) for i in range(200, 230)) + "\n")
+    proc = cli("eval", "merge", "--data", data, "--model", model_dir)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["metrics"]["regions"] == 30
+    assert {"git diff3 alone", "token-level diff3 alone", "always ours", "always theirs"} <= set(report["baselines"])
+    assert report["baselines"]["always ours"]["accuracy"] == 1.0
+
+
+def test_bad_input_is_one_line(tmp_path):
+    proc = cli("merge-driver", tmp_path / "nope", tmp_path / "nope2", tmp_path / "nope3")
+    assert proc.returncode == 2 and "no such file" in proc.stderr and "Traceback" not in proc.stderr
+    proc = cli("eval", "merge", "--data", tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------------- properties
+class _RandomResolver:
+    """Decides hunks with a pattern drawn from the data: exercises every path of assembly."""
+    available = True
+    name = "random"
+    default_threshold = 0.5
+
+    def __init__(self, seed):
+        import random
+        self.rng = random.Random(seed)
+
+    def decide(self, plan, threshold):
+        from codeintel.merge.patterns import PATTERNS
+        from codeintel.merge.resolver import HunkDecision
+        out = []
+        for i in plan.conflict_hunks:
+            hp = plan.hunk_plans[i]
+            choice = self.rng.choice(PATTERNS + (None,))
+            text = hp.resolve([choice] * len(hp.conflicts)) if choice and hp.conflicts else None
+            out.append(HunkDecision(i, text, [choice or "OTHER"], 0.99, "random"))
+        return out
+
+
+_line = st.sampled_from(["a\n", "b\n", "c\n", "x = 1\n", "y = 2\n", "def f():\n", "    pass\n", "\n"])
+_text = st.lists(_line, max_size=8).map("".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(base=_text, ours=_text, theirs=_text, seed=st.integers(0, 1000))
+def test_driver_never_loses_work(base, ours, theirs, seed):
+    out = merge_bytes(base.encode(), ours.encode(), theirs.encode(), "f.txt", _RandomResolver(seed), 0.5)
+    text = out.text.decode()
+    if out.conflicts == 0:
+        assert not has_markers(text)
+    else:
+        assert has_markers(text)
+        for side in (ours, theirs):
+            for line in side.splitlines():
+                assert line in text
