@@ -253,3 +253,19 @@ def test_driver_never_loses_work(base, ours, theirs, seed):
         for side in (ours, theirs):
             for line in side.splitlines():
                 assert line in text
+
+
+def test_delete_modify_is_left_to_git(merge_repo):
+    repo, env = merge_repo
+    (repo / "gone.py").write_text("def f():\n    return 1\n")
+    commit_all(repo, "base")
+    git(repo, "checkout", "-q", "-b", "theirs")
+    (repo / "gone.py").write_text("def f():\n    return 2\n")
+    commit_all(repo, "theirs modifies")
+    git(repo, "checkout", "-q", "main")
+    (repo / "gone.py").unlink()
+    commit_all(repo, "ours deletes")
+    proc = subprocess.run(["git", "-C", str(repo), "merge", "--no-edit", "theirs"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+    assert proc.returncode != 0 and "modify/delete" in proc.stdout + proc.stderr
+    assert (repo / "gone.py").read_text() == "def f():\n    return 2\n"  # theirs kept for the user to decide

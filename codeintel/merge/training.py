@@ -129,6 +129,8 @@ def train_model(train_cases: Sequence[Case], val_cases: Sequence[Case], out_dir:
                          patience=settings.patience, seed=settings.seed, checkpoint_dir=checkpoint_dir)
     result = train(model, train_data, val_data, collate, loss_fn, config, progress=progress)
     predictor = Predictor(model, tokenizer, settings.max_len)
+    if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_rank() != 0:
+        return predictor, result  # under torchrun only rank 0 writes the model
     full_meta = {**meta, "training": {"instances": len(train_data), "val_instances": len(val_data),
                                       "labels": label_counts(train_cases), "steps": result.steps,
                                       "epochs_run": result.epochs_run, "best_val_loss": result.best_val_loss,
