@@ -103,10 +103,17 @@ class HunkPlan:
         n = len(self.conflicts)
         if n == 0:
             return "CLEAN" if squash(self.resolve([])) == want else "CLEAN_WRONG"
+        # each conflict's text under each pattern, squashed once (the search tries up to 9^3
+        # combinations; REM-BASE alignments are the costly part)
+        options = [{p: squash(apply_pattern(p, h.ours, h.base, h.theirs)) for p in PATTERNS}
+                   for h in self.conflicts]
+        pieces = [squash(h.merged) if h.stable else None for h in self.token_hunks]
         combos = (itertools.product(PATTERNS, repeat=n) if n <= max_search
                   else ((p,) * n for p in PATTERNS))
         for combo in combos:
-            if squash(self.resolve(combo)) == want:
+            chosen = iter(option[p] for option, p in zip(options, combo))
+            text = "".join(piece if piece is not None else next(chosen) for piece in pieces)
+            if text == want:
                 return ",".join(combo)
         return "OTHER" if n <= max_search else "OTHER_TOO_MANY"
 

@@ -92,6 +92,10 @@ def encode_instance(tokenizer, ours: Sequence[str], base: Sequence[str], theirs:
     ``<s> context-before <sep> tokens <sep> context-after </s>``; the conflict's own tokens get
     up to half the room (their start is kept), the context the rest (nearest tokens kept)."""
     bos, sep, eos = specials
+    # only the start of each side fits; aligning whole long sides would cost O(n^2)
+    limit = 4 * max_len
+    ours, base, theirs = ours[:limit], base[:limit], theirs[:limit]
+    before, after = before[-limit:], after[:limit]
     a_types, o_vs_a = aligned_types(ours, base)
     b_types, o_vs_b = aligned_types(theirs, base)
     before_ids, _ = _subwords(tokenizer, before, [TYPE_CONTEXT] * len(before))
