@@ -336,11 +336,13 @@ def models(repo, as_json):
 
 
 # ---------------------------------------------------------------------------------------- merge
-def _merge_settings_from(size, epochs, max_len, vocab_size, batch_size, threshold, seed, max_train):
+def _merge_settings_from(size, epochs, max_len, vocab_size, batch_size, threshold, seed, max_train, eval_every,
+                         patience):
     from .merge.training import MergeModelSettings
 
     return MergeModelSettings(size=size, epochs=epochs, max_len=max_len, vocab_size=vocab_size,
-                              batch_size=batch_size, threshold=threshold, seed=seed, max_train=max_train)
+                              batch_size=batch_size, threshold=threshold, seed=seed, max_train=max_train,
+                              eval_every=eval_every, patience=patience)
 
 
 def _package_versions() -> dict:
@@ -383,9 +385,12 @@ def train():
 @click.option("--threshold", default=0.9, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--seed", default=13, show_default=True)
 @click.option("--max-train", default=0, type=click.IntRange(0), help="Cap on training instances (0 = all).")
+@click.option("--eval-every", default=0, type=click.IntRange(0), help="Validate every N steps (0 = each epoch).")
+@click.option("--patience", default=2, show_default=True, type=click.IntRange(0),
+              help="Stop after this many validations without improvement (0 = never).")
 @json_option
 def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_len, vocab_size, batch_size,
-                threshold, seed, max_train, as_json):
+                threshold, seed, max_train, eval_every, patience, as_json):
     """Train the merge-conflict classifier (MergeBERT) and save it in the model registry."""
     import json as _json
 
@@ -414,7 +419,8 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
         val_cases, train_cases = train_cases[::10], [c for i, c in enumerate(train_cases) if i % 10]
     if not train_cases or not val_cases:
         raise Failure(f"too few cases to train on ({len(cases)})", EXIT_USAGE)
-    settings = _merge_settings_from(size, epochs, max_len, vocab_size, batch_size, threshold, seed, max_train)
+    settings = _merge_settings_from(size, epochs, max_len, vocab_size, batch_size, threshold, seed, max_train,
+                                    eval_every, patience)
     out_dir = Path(output) if output else repo_model_dir(root, "merge")
     repos = sorted({c.repo for c in cases})
     meta = {**sources, "packages": _package_versions(),

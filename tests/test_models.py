@@ -492,3 +492,22 @@ def test_pyproject_declares_the_ml_extra_and_package_data():
                                                                    for d in extras["dev"]}
     data = project["tool"]["setuptools"]["package-data"]["codeintel.models"]
     assert any(p.endswith("*.safetensors") for p in data) and any(p.endswith("*.json") for p in data)
+
+
+def test_fast_encoder_matches_transformers_roberta():
+    from codeintel.models.builders import build_encoder
+    from codeintel.models.fast_encoder import FastRobertaEncoder
+
+    enc, cfg = build_encoder(300, "tiny", max_positions=40, type_vocab_size=6)
+    enc.eval()
+    assert FastRobertaEncoder.supports(cfg)
+    fast = FastRobertaEncoder(cfg["transformers"])
+    fast.load_state_dict(enc.state_dict(), strict=True)
+    ids = torch.randint(4, 300, (3, 30))
+    ids[1, 18:] = 0  # padding
+    types = torch.randint(1, 6, (3, 30))
+    mask = ids.ne(0).long()
+    with torch.no_grad():
+        want = enc(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+        got = fast(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+    assert torch.allclose(want[mask.bool()], got[mask.bool()], atol=1e-5)

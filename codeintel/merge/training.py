@@ -25,6 +25,8 @@ class MergeModelSettings:
     seed: int = 13
     threshold: float = 0.9
     max_train: int = 0            # cap on training instances (0 = all)
+    eval_every: int = 0           # validation every N steps (0 = each epoch)
+    label_smoothing: float = 0.0
 
 
 def _texts(cases: Sequence[Case]):
@@ -70,12 +72,18 @@ class Predictor:
 
 def load_predictor(info) -> Predictor:
     """The classifier of a registry entry (safetensors weights only)."""
-    from codeintel.models.builders import model_from_config
     from codeintel.models.registry import load_state
     from codeintel.models.tokenizer import load_tokenizer
 
     config = info.config
-    model = MergeClassifier(model_from_config(config["encoder"]), config["encoder"]["hidden"])
+    from codeintel.models.fast_encoder import FastRobertaEncoder
+
+    if FastRobertaEncoder.supports(config["encoder"]):
+        encoder = FastRobertaEncoder(config["encoder"]["transformers"])  # no transformers import
+    else:
+        from codeintel.models.builders import model_from_config
+        encoder = model_from_config(config["encoder"])
+    model = MergeClassifier(encoder, config["encoder"]["hidden"])
     model.load_state_dict(load_state(info.path))
     model.eval()
     return Predictor(model, load_tokenizer(info.path), config["max_len"])
@@ -123,10 +131,11 @@ def train_model(train_cases: Sequence[Case], val_cases: Sequence[Case], out_dir:
 
     def loss_fn(m, batch):
         ids, types, labels = batch
-        return F.cross_entropy(m(ids, types), labels, label_smoothing=0.05)
+        return F.cross_entropy(m(ids, types), labels, label_smoothing=settings.label_smoothing)
 
     config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
-                         patience=settings.patience, seed=settings.seed, checkpoint_dir=checkpoint_dir)
+                         patience=settings.patience, seed=settings.seed, checkpoint_dir=checkpoint_dir,
+                         eval_every_steps=settings.eval_every)
     result = train(model, train_data, val_data, collate, loss_fn, config, progress=progress)
     predictor = Predictor(model, tokenizer, settings.max_len)
     if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_rank() != 0:
