@@ -272,9 +272,16 @@ def stats(repo, as_json):
     console.print("symbols: " + ", ".join(f"{k} {v}" for k, v in data["symbols"].items()))
     console.print(f"imports {data['imports']}, references {data['references']}, chunks {data['chunks']}")
     h = data["history"]
-    console.print(f"history: {h['commits']} commits ({h['merges']} merges), {h['function_changes']} function "
-                  f"changes, {h['merge_scenarios']} merge scenarios ({h['conflicting_scenarios']} conflicting)"
-                  + (f"; {h['note']}" if h.get("note") else ""))
+    if h["head"] is None and not h["commits"]:
+        console.print("history: none mined (not a git work tree, or indexed with --no-history)")
+    else:
+        console.print(f"history: {h['commits']} commits ({h['merges']} merges), {h['function_changes']} function "
+                      f"changes, {h['merge_scenarios']} merge scenarios ({h['conflicting_scenarios']} conflicting)"
+                      + (f"; {h['note']}" if h.get("note") else ""))
+    decisions = data.get("merge_decisions")
+    if decisions:
+        console.print(f"merge driver: {decisions['resolved']} conflicts resolved, {decisions['left']} left "
+                      f"(last {decisions['last']})")
     for title, rows in (("with problems", data["partial"]), ("skipped", data["skipped"])):
         if rows:
             console.print(f"[bold]{title}[/] ({len(rows)}):")

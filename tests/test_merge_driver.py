@@ -107,6 +107,8 @@ def test_a_learned_resolution_is_applied_and_recorded(merge_repo):
     rows = sqlite3.connect(repo / ".codeintel" / "index.db").execute(
         "SELECT path, resolved, patterns, via FROM merge_decisions").fetchall()
     assert rows == [("pkg.py", 1, "A", "merge-driver")]
+    stats = json.loads(cli("stats", "--repo", repo, "--json", check=0).stdout)
+    assert stats["merge_decisions"]["resolved"] == 1 and stats["merge_decisions"]["left"] == 0
 
 
 def test_unresolved_conflict_keeps_every_line_and_honours_style_and_marker_size(merge_repo):

@@ -460,6 +460,11 @@ class Store:
             },
             "size_bytes": self.path.stat().st_size + _wal_size(self.path),
         }
+        resolved, left, last = q("SELECT coalesce(sum(resolved), 0), coalesce(sum(1 - resolved), 0), max(at)"
+                                 " FROM merge_decisions").fetchone()
+        if last is not None:
+            out["merge_decisions"] = {"resolved": resolved, "left": left,
+                                      "last": time.strftime("%Y-%m-%d %H:%M", time.localtime(last))}
         return out
 
     # ------------------------------------------------------------------ history
