@@ -203,7 +203,7 @@ def test_builder_overrides_and_errors():
         build_encoder(30, "tiny", hidden=65)
     with pytest.raises(ValueError):
         model_from_config({"kind": "encoder"})
-    assert set(SIZES) == {"tiny", "small", "base"}
+    assert set(SIZES) == {"tiny", "compact", "small", "base"}
     assert SIZES["small"] == {"hidden": 256, "layers": 4, "heads": 4, "ffn": 1024}
 
 
