@@ -430,7 +430,7 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
                                     eval_every, patience)
     out_dir = Path(output) if output else repo_model_dir(root, "merge")
     repos = sorted({c.repo for c in cases})
-    meta = {**sources, "packages": _package_versions(),
+    meta = {**sources, "command": " ".join(["codeintel", *sys.argv[1:]]), "packages": _package_versions(),
             "split": {"by": "repository", "test_repos": tests, "val_repos": vals or ["1 in 10 training cases"],
                       "train_repos": [r for r in repos if r not in tests and r not in vals]},
             "counts": {"regions": len(cases), "train_regions": len(train_cases), "val_regions": len(val_cases),
