@@ -46,6 +46,7 @@ def model_dir(tmp_path_factory):
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["test"]["metrics"]["regions"] == 40
+    (folder / "merge").symlink_to(out)  # folder is a built-in models root with this as its merge model
     return out
 
 
@@ -54,7 +55,6 @@ def merge_repo(tmp_path, model_dir):
     """A repository with the driver installed and the tiny model as its built-in model."""
     repo = init_repo(tmp_path / "repo")
     env = {"CODEINTEL_BUILTIN_MODELS": str(model_dir.parent)}
-    (model_dir.parent / "merge").exists() or (model_dir.parent / "merge").symlink_to(model_dir)
     proc = cli("install-merge-driver", "--repo", repo, env=env)
     assert proc.returncode == 0, proc.stderr
     return repo, env
@@ -115,6 +115,8 @@ def test_unresolved_conflict_keeps_every_line_and_honours_style_and_marker_size(
     repo, env = merge_repo
     git(repo, "config", "merge.conflictStyle", "diff3")
     (repo / ".gitattributes").write_text("* merge=codeintel conflict-marker-size=9\n")
+    (repo / ".codeintel").mkdir(exist_ok=True)
+    (repo / ".codeintel" / "config.toml").write_text("[merge]\nthreshold = 1.0\n")  # never that sure
     base = b"x = 1\ny = 2\n"
     ours = b"x = 'left side entirely different'\ny = 2\n"
     theirs = b"x = ['right', 'side']\ny = 2\n"
@@ -153,14 +155,18 @@ def test_odd_files_never_lose_work(merge_repo, kind):
                               env={**os.environ, "PYTHONPATH": str(ROOT), **env})
     else:
         proc = _branch_merge(repo, base, ours, theirs, env=env)
-    assert proc.returncode != 0
     result = (repo / "f.py").read_bytes()
     if kind == "binary":
+        assert proc.returncode != 0
         assert result == ours  # git's rule for binary files: ours stays, the conflict is reported
         return
-    for side in (ours, theirs):
-        for line in side.splitlines():
-            assert line in result
+    if proc.returncode == 0:  # the model resolved it: one side's line, no markers
+        assert not has_markers(result.decode("utf-8", "surrogateescape"))
+        assert (b"TWO-" in result or b"\xe9t\xe9" in result) and b"one" in result
+    else:
+        for side in (ours, theirs):
+            for line in side.splitlines():
+                assert line in result
     if kind == "crlf":
         assert b"\r\n" in result and b"\n" not in result.replace(b"\r\n", b"")
 
@@ -243,18 +249,23 @@ _line = st.sampled_from(["a\n", "b\n", "c\n", "x = 1\n", "y = 2\n", "def f():\n"
 _text = st.lists(_line, max_size=8).map("".join)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(base=_text, ours=_text, theirs=_text, seed=st.integers(0, 1000))
 def test_driver_never_loses_work(base, ours, theirs, seed):
-    out = merge_bytes(base.encode(), ours.encode(), theirs.encode(), "f.txt", _RandomResolver(seed), 0.5)
+    from codeintel.merge.markers import parse_conflicts
+    from indexer.gitmerge import git_merge_file
+
+    out = merge_bytes(base.encode(), ours.encode(), theirs.encode(), "f.txt", _RandomResolver(seed), 0.5,
+                      style="diff3")
     text = out.text.decode()
+    git_text = git_merge_file(ours.encode(), base.encode(), theirs.encode(), style="diff3")[0].decode()
+    left = [(s.ours, s.base, s.theirs) for s in parse_conflicts(text) if s.conflict]
+    git_conflicts = [(s.ours, s.base, s.theirs) for s in parse_conflicts(git_text) if s.conflict]
+    assert len(left) == out.conflicts
+    # whatever is left is one of git's own conflicts, whole: every line of both sides is there
+    assert all(conflict in git_conflicts for conflict in left)
     if out.conflicts == 0:
         assert not has_markers(text)
-    else:
-        assert has_markers(text)
-        for side in (ours, theirs):
-            for line in side.splitlines():
-                assert line in text
 
 
 def test_delete_modify_is_left_to_git(merge_repo):
@@ -271,3 +282,40 @@ def test_delete_modify_is_left_to_git(merge_repo):
                           env={**os.environ, "PYTHONPATH": str(ROOT), **env})
     assert proc.returncode != 0 and "modify/delete" in proc.stdout + proc.stderr
     assert (repo / "gone.py").read_text() == "def f():\n    return 2\n"  # theirs kept for the user to decide
+
+
+def test_numpy_inference_matches_the_torch_model_and_needs_no_torch(model_dir, tmp_path):
+    import numpy as np
+    import torch
+
+    from codeintel.merge.inference import NumpyMergeClassifier
+    from codeintel.merge.model import MergeClassifier
+    from codeintel.models.builders import model_from_config
+    from codeintel.models.registry import load_state, read_model_dir
+
+    info = read_model_dir(model_dir, "merge", "given")
+    model = MergeClassifier(model_from_config(info.config["encoder"]), info.config["encoder"]["hidden"])
+    model.load_state_dict(load_state(model_dir))
+    model.eval()
+    ids = np.random.default_rng(0).integers(4, 400, (2, 4, 48))
+    ids[1, :, 30:] = 0
+    types = np.random.default_rng(1).integers(1, 6, (2, 4, 48))
+    types[1, :, 30:] = 0
+    with torch.no_grad():
+        want = model(torch.tensor(ids), torch.tensor(types)).numpy()
+    got = NumpyMergeClassifier.load(model_dir, info.config)(ids, types)
+    assert np.abs(want - got).max() < 1e-4
+
+    # a conflicted merge, decided by the model, in a process that never imports torch
+    s = _scenario(3)
+    work = init_repo(tmp_path / "work")
+    (work / ".codeintel").mkdir()
+    (work / ".codeintel" / "config.toml").write_text("[merge]\nthreshold = 0.3\n")
+    for name, text in (("o", s["base"]), ("a", s["ours"]), ("b", s["theirs"])):
+        (work / name).write_text(text)
+    script = ("import sys; from codeintel.cli import run; code = run(['merge-driver', 'o', 'a', 'b', '7', 'p.py']);"
+              "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=work, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "CODEINTEL_BUILTIN_MODELS": str(model_dir.parent)})
+    assert proc.returncode == 0, proc.stderr  # resolved by the model (threshold 0.3 in the config)
+    assert (work / "a").read_text() == s["ours"]

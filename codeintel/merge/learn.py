@@ -18,7 +18,7 @@ from typing import Iterable, Optional, Sequence
 
 from .conflicts import ConflictInstance, HunkPlan
 from .corpus import MergeExample
-from .model import CLASSES, MERGED, swapped_label
+from .features import CLASSES, MERGED, swapped_label
 from .patterns import PATTERNS, UNRESOLVABLE, apply_pattern, squash
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .learn import Case, augmented, label_counts
-from .model import CLASSES, N_TYPES, MergeClassifier, encode_instance
+from .features import CLASSES, N_TYPES, encode_instance
 
 DEFAULT_MAX_LEN = 96
 
@@ -70,23 +70,43 @@ class Predictor:
         return out
 
 
-def load_predictor(info) -> Predictor:
-    """The classifier of a registry entry (safetensors weights only)."""
-    from codeintel.models.registry import load_state
+def load_predictor(info):
+    """The classifier of a registry entry, weights from safetensors only. A RoBERTa-shaped
+    model runs in numpy (no torch import: a conflicted merge costs well under a second more
+    than a clean one); anything else through torch."""
+    from codeintel.models.numpy_encoder import supports
     from codeintel.models.tokenizer import load_tokenizer
 
     config = info.config
-    from codeintel.models.fast_encoder import FastRobertaEncoder
+    tokenizer = load_tokenizer(info.path)
+    if supports(config["encoder"]):
+        from .inference import NumpyMergeClassifier
+        return NumpyPredictor(NumpyMergeClassifier.load(info.path, config), tokenizer, config["max_len"])
+    from codeintel.models.builders import model_from_config
+    from codeintel.models.registry import load_state
 
-    if FastRobertaEncoder.supports(config["encoder"]):
-        encoder = FastRobertaEncoder(config["encoder"]["transformers"])  # no transformers import
-    else:
-        from codeintel.models.builders import model_from_config
-        encoder = model_from_config(config["encoder"])
-    model = MergeClassifier(encoder, config["encoder"]["hidden"])
+    from .model import MergeClassifier
+    model = MergeClassifier(model_from_config(config["encoder"]), config["encoder"]["hidden"])
     model.load_state_dict(load_state(info.path))
     model.eval()
-    return Predictor(model, load_tokenizer(info.path), config["max_len"])
+    return Predictor(model, tokenizer, config["max_len"])
+
+
+class NumpyPredictor(Predictor):
+    """The same predictions computed with numpy."""
+
+    def __call__(self, instances) -> list[tuple[str, float]]:
+        import numpy as np
+
+        out: list[tuple[str, float]] = []
+        for start in range(0, len(instances), self.batch_size):
+            rows = [self.encode(inst) for inst in instances[start:start + self.batch_size]]
+            logits = self.model(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]))
+            logits = logits - logits.max(axis=-1, keepdims=True)
+            probs = np.exp(logits)
+            probs /= probs.sum(axis=-1, keepdims=True)
+            out.extend((CLASSES[int(i)], float(p[i])) for p, i in zip(probs, probs.argmax(axis=-1)))
+        return out
 
 
 def train_model(train_cases: Sequence[Case], val_cases: Sequence[Case], out_dir: Path,
@@ -98,6 +118,8 @@ def train_model(train_cases: Sequence[Case], val_cases: Sequence[Case], out_dir:
 
     from codeintel.models.builders import build_encoder
     from codeintel.models.registry import save_model
+
+    from .model import MergeClassifier
     from codeintel.models.tokenizer import train_tokenizer
     from codeintel.models.training import TrainConfig, train
 

@@ -98,9 +98,8 @@ class FastRobertaEncoder(nn.Module):
 
     @classmethod
     def supports(cls, config: dict) -> bool:
-        hf = config.get("transformers", {})
-        return (config.get("arch") == "roberta" and not config.get("pooler") and not config.get("head")
-                and hf.get("hidden_act") == "gelu" and hf.get("position_embedding_type", "absolute") == "absolute")
+        from .numpy_encoder import supports
+        return supports(config)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
         if token_type_ids is None:
