@@ -25,24 +25,12 @@ from codeintel.models.tokenizer import (DEFAULT_SPECIALS, load_tokenizer, save_t
 from codeintel.models.training import CheckpointMismatch, TrainConfig, train  # noqa: E402
 
 from conftest import ROOT, cli, run_on_pty  # noqa: E402
+from ddp_train_script import Classifier  # noqa: E402  (a feature-style module: encoder + head)
 
 VOCAB = 20
 
 
 # ------------------------------------------------------------------------------------- helpers
-class Classifier(torch.nn.Module):
-    """A feature-style module: a builder encoder plus its own head."""
-
-    def __init__(self, encoder, hidden: int):
-        super().__init__()
-        self.encoder = encoder
-        self.head = torch.nn.Linear(hidden, 2)
-
-    def forward(self, ids, labels):
-        hidden = self.encoder(input_ids=ids, attention_mask=(ids != 0).long()).last_hidden_state
-        return torch.nn.functional.cross_entropy(self.head(hidden.mean(1)), labels)
-
-
 def make_classifier(seed: int = 0) -> Classifier:
     torch.manual_seed(seed)
     encoder, _ = build_encoder(VOCAB, "tiny", max_positions=16)
