@@ -22,7 +22,7 @@ from typing import Optional
 import click
 
 from . import __version__
-from .config import ConfigError, IndexSettings, load_index_settings, parse_size
+from .config import ConfigError, load_index_settings, parse_size
 from .store import Store, StoreError, find_store, store_path
 
 EXIT_NOTHING_FOUND = 1

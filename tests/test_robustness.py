@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import cli, cli_json, commit_all, git, init_repo
+from conftest import cli, cli_json, commit_all, init_repo
 
 
 def _reasons(root):
