@@ -405,9 +405,9 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
     from .merge.learn import evaluate, make_cases, split_by_repo
     from .merge.training import train_model
     from .models.io import write_json
-    from .models.registry import repo_model_dir
+    from .models.registry import find_repo_root, repo_model_dir
 
-    root = Path(repo) if repo else (find_store(Path.cwd()) or Path.cwd() / ".codeintel" / "x").parent.parent
+    root = Path(repo) if repo else (find_repo_root(Path.cwd()) or Path.cwd())
     if corpus:
         examples = list(read_corpus(list(corpus)))
         sources = {"corpora": _corpus_card(list(corpus))}

@@ -67,9 +67,12 @@ def _parses(text: str, path: Optional[str]) -> bool:
 
 def merge_bytes(base: bytes, ours: bytes, theirs: bytes, path: Optional[str] = None, resolver=None,
                 threshold: float = DEFAULT_THRESHOLD, style: str = "merge", marker_size: int = 7,
-                labels: tuple[str, str, str] = LABELS) -> MergeOutcome:
-    """Merge three versions of a file. Clean merges and every failure return git's result."""
-    text, conflicts = git_merge_file(ours, base, theirs, style=style, marker_size=marker_size, labels=labels)
+                labels: tuple[str, str, str] = LABELS,
+                textual: Optional[tuple[bytes, int]] = None) -> MergeOutcome:
+    """Merge three versions of a file. Clean merges and every failure return git's result;
+    ``textual`` is that result when the caller already has it."""
+    text, conflicts = textual or git_merge_file(ours, base, theirs, style=style, marker_size=marker_size,
+                                                labels=labels)
     if conflicts == 0:
         return MergeOutcome(text, 0, 0)
     if any(b"\0" in data[:8192] for data in (base, ours, theirs)):
@@ -179,7 +182,8 @@ def run_merge_driver(o_path: str, a_path: str, b_path: str, marker_size: int, pa
 
             resolver = Resolver(root)
             limit = threshold if threshold is not None else merge_threshold(root, resolver)
-            outcome = merge_bytes(base, ours, theirs, path, resolver, limit, style, marker_size)
+            outcome = merge_bytes(base, ours, theirs, path, resolver, limit, style, marker_size,
+                                  textual=(text, conflicts))
             text, conflicts = outcome.text, outcome.conflicts
             record(root, path or a_path, outcome.decisions, outcome.model, limit, "merge-driver")
         except Exception:  # noqa: BLE001 - git's textual merge stands

@@ -119,23 +119,19 @@ def score(cases: Sequence[Case], texts: Sequence[Optional[str]]) -> dict:
 
 def baselines(cases: Sequence[Case]) -> dict[str, dict]:
     """The named baselines on the same regions."""
-    def side(case: Case, which: str) -> str:
-        return getattr(case.example, which)
-
     most_frequent = Counter(c.example.label for c in cases if c.example.label).most_common(1)
     top = most_frequent[0][0] if most_frequent and most_frequent[0][0] in PATTERNS else "A"
 
     def apply_line(case: Case, pattern: str) -> str:
-        from .diff3 import split_lines
-        o, b, t = (split_lines(side(case, w)) for w in ("ours", "base", "theirs"))
-        return "".join(apply_pattern(pattern, o, b, t))
+        ours, base, theirs = case.example.sides()
+        return "".join(apply_pattern(pattern, ours, base, theirs))
 
     return {
         # every region is a conflict git's line-level diff3 leaves: it resolves none of them
         "git diff3 alone": score(cases, [None] * len(cases)),
         "token-level diff3 alone": score(cases, [c.plan.candidate for c in cases]),
-        "always ours": score(cases, [side(c, "ours") for c in cases]),
-        "always theirs": score(cases, [side(c, "theirs") for c in cases]),
+        "always ours": score(cases, [c.example.ours for c in cases]),
+        "always theirs": score(cases, [c.example.theirs for c in cases]),
         f"most frequent pattern ({top})": score(cases, [apply_line(c, top) for c in cases]),
     }
 
