@@ -526,7 +526,8 @@ def resolve(file, dry_run, explain, threshold):
     """Resolve the conflict markers a plain `git merge` left in FILE."""
     import difflib
 
-    from .merge.driver import _bases_from_index, _repo_root, merge_threshold, record, resolve_text, write_atomically
+    from .merge.driver import (_bases_from_index, _repo_root, merge_threshold, record, resolve_text, stage_blobs,
+                               write_atomically)
     from .merge.resolver import Resolver
 
     path = Path(file)
@@ -560,10 +561,63 @@ def resolve(file, dry_run, explain, threshold):
         sys.stdout.write("".join(diff))
     elif result.resolved:
         write_atomically(str(path), result.text.encode("utf-8", "surrogateescape"))
-        record(root, rel, result.decisions, resolver.name, limit, "resolve")
+        record(root, rel, result.decisions, resolver.name, limit, "resolve", stage_blobs(root, rel))
     click.echo(f"{file}: {result.resolved} conflict(s) resolved, {result.conflicts} left"
                + (" (dry run: nothing written)" if dry_run else ""), err=True)
     sys.exit(0 if result.conflicts == 0 else 1)
+
+
+# ---------------------------------------------------------------------------------------- report
+def _write_output(target: str, text: str) -> None:
+    """Write a report file; a folder, or a file in a folder that does not exist, is bad input."""
+    path = Path(target)
+    if path.is_dir():
+        raise Failure(f"{target}: is a directory", EXIT_USAGE)
+    if not path.parent.is_dir():
+        raise Failure(f"{target}: no such directory {path.parent}", EXIT_USAGE)
+    from .merge.driver import write_atomically
+
+    try:
+        write_atomically(str(path), text.encode("utf-8"))
+    except OSError as exc:
+        raise Failure(f"{target}: cannot write ({exc.strerror or exc})", EXIT_USAGE) from None
+
+
+@main.command()
+@click.argument("path", default=".", type=click.Path())
+@click.option("--section", "sections", multiple=True, metavar="NAME",
+              help="Only this section (repeatable): index, history, merges, models, findings.")
+@click.option("--html", "html_file", type=click.Path(), default=None, help="Write one standalone HTML file.")
+@click.option("--sarif", "sarif_file", type=click.Path(), default=None,
+              help="Write a SARIF 2.1.0 log (GitHub code scanning).")
+@json_option
+def report(path, sections, html_file, sarif_file, as_json):
+    """What codeintel knows about the repository at PATH: index, history, merges, models, findings."""
+    from .report import SECTION_NAMES, UnknownSection, build_report, render_html, render_sarif, render_text
+
+    if not Path(path).is_dir():
+        raise Failure(f"{path}: no such directory", EXIT_USAGE)
+    db = find_store(path)
+    if db is None:
+        raise Failure(f"no index in {path} or any parent folder; run `codeintel index {path}` first", EXIT_STORE)
+    wanted = list(sections) or list(SECTION_NAMES)
+    try:
+        data = build_report(db.parent.parent, wanted + (["findings"] if sarif_file else []))
+    except UnknownSection as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    if sarif_file:
+        _write_output(sarif_file, json.dumps(render_sarif(data), indent=2, ensure_ascii=False) + "\n")
+        if "findings" not in wanted:
+            data["sections"].pop("findings")
+    if html_file:
+        _write_output(html_file, render_html(data))
+    if as_json:
+        _emit_json(data)
+    elif not (html_file or sarif_file):
+        render_text(data, _console())
+    for label, target in (("HTML report", html_file), ("SARIF log", sarif_file)):
+        if target and not as_json:
+            click.echo(f"wrote the {label} to {target}", err=True)
 
 
 # ---------------------------------------------------------------------------------------- entry

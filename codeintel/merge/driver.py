@@ -29,6 +29,7 @@ class Decision:
     patterns: list[str]
     confidence: float
     reason: str
+    text: Optional[str] = None       # what the hunk was resolved to (None when left)
 
 
 @dataclass
@@ -96,7 +97,8 @@ def _resolve(texts, path, resolver, threshold, style, marker_size, labels, git_t
     base, ours, theirs = texts
     plan = plan_merge(base, ours, theirs, path=path)
     hunk_decisions = resolver.decide(plan, threshold)
-    decisions = [Decision(d.hunk, d.text is not None, d.classes, d.confidence, d.reason) for d in hunk_decisions]
+    decisions = [Decision(d.hunk, d.text is not None, d.classes, d.confidence, d.reason, d.text)
+                 for d in hunk_decisions]
     overrides = {d.hunk: d.text for d in hunk_decisions if d.text is not None}
     if not overrides:
         return MergeOutcome(git_text, git_conflicts, 0, decisions, model=resolver.name)
@@ -105,7 +107,7 @@ def _resolve(texts, path, resolver, threshold, style, marker_size, labels, git_t
     if all(_parses(t, path) for t in (ours, theirs)) and not _parses(result.text, path):
         for d in decisions:
             if d.resolved:
-                d.resolved, d.reason = False, "rejected: the resolved file does not parse"
+                d.resolved, d.reason, d.text = False, "rejected: the resolved file does not parse", None
         return MergeOutcome(git_text, git_conflicts, 0, decisions, model=resolver.name)
     return MergeOutcome(result.text.encode("utf-8"), result.unresolved_hunks, len(overrides), decisions,
                         model=resolver.name)
@@ -142,8 +144,10 @@ def _repo_root(cwd: Optional[str] = None) -> Optional[Path]:
 
 
 def record(repo_root: Optional[Path], path: str, outcome_decisions: list[Decision], model: Optional[str],
-           threshold: float, via: str) -> None:
-    """Keep each decision in the store (best effort: a merge never fails for want of a store)."""
+           threshold: float, via: str, blobs: tuple = (None, None, None)) -> None:
+    """Keep each decision in the store (best effort: a merge never fails for want of a store).
+    ``blobs``: the git blob ids of base, ours and theirs, so that the merge commit which later
+    records these versions can be found; decisions are in conflict order (their ``region``)."""
     if repo_root is None or not outcome_decisions:
         return
     try:
@@ -152,11 +156,14 @@ def record(repo_root: Optional[Path], path: str, outcome_decisions: list[Decisio
         db = store_path(repo_root)
         if not db.is_file():
             return
+        base_blob, ours_blob, theirs_blob = blobs
         with Store.open(db, create=False) as store:
             store.record_merge_decisions([
                 {"path": path, "hunk": d.hunk, "resolved": int(d.resolved), "patterns": ",".join(d.patterns),
                  "confidence": round(d.confidence, 4), "reason": d.reason, "model": model,
-                 "threshold": threshold, "via": via} for d in outcome_decisions])
+                 "threshold": threshold, "via": via, "region": region, "base_blob": base_blob,
+                 "ours_blob": ours_blob, "theirs_blob": theirs_blob, "resolution": d.text if d.resolved else None}
+                for region, d in enumerate(outcome_decisions)])
     except Exception:  # noqa: BLE001
         pass
 
@@ -185,7 +192,10 @@ def run_merge_driver(o_path: str, a_path: str, b_path: str, marker_size: int, pa
             outcome = merge_bytes(base, ours, theirs, path, resolver, limit, style, marker_size,
                                   textual=(text, conflicts))
             text, conflicts = outcome.text, outcome.conflicts
-            record(root, path or a_path, outcome.decisions, outcome.model, limit, "merge-driver")
+            from indexer.files import git_blob_id
+
+            record(root, path or a_path, outcome.decisions, outcome.model, limit, "merge-driver",
+                   tuple(git_blob_id(data) for data in (base, ours, theirs)))
         except Exception:  # noqa: BLE001 - git's textual merge stands
             pass
     write_atomically(a_path, text)
@@ -217,6 +227,22 @@ class FileResolution:
 def _stage(root: Path, rel: str, n: int) -> Optional[str]:
     out = subprocess.run(["git", "show", f":{n}:{rel}"], capture_output=True, cwd=root, timeout=30)
     return out.stdout.decode("utf-8", "surrogateescape") if out.returncode == 0 else None
+
+
+def stage_blobs(root: Optional[Path], rel: str) -> tuple:
+    """The blob ids of base, ours and theirs (stages 1-3) of a conflicted path in git's index."""
+    blobs: list = [None, None, None]
+    if root is None:
+        return tuple(blobs)
+    try:
+        out = subprocess.run(["git", "ls-files", "-u", "-z", "--", rel], capture_output=True, cwd=root, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return tuple(blobs)
+    for entry in out.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        fields = entry.split("\t", 1)[0].split()
+        if len(fields) == 3 and fields[2] in ("1", "2", "3"):
+            blobs[int(fields[2]) - 1] = fields[1]
+    return tuple(blobs)
 
 
 def _bases_from_index(root: Optional[Path], file_path: Path) -> list[tuple[list[str], list[str], list[str]]]:
@@ -285,5 +311,6 @@ def resolve_text(text: str, path: Optional[str], resolver, threshold: float,
             ok = False
             out.append(seg.text)
             left += 1
-        decisions.append(Decision(len(decisions), ok, classes, confidence, reason))
+        decisions.append(Decision(len(decisions), ok, classes, confidence, reason,
+                                  out[-1] if ok else None))
     return FileResolution("".join(out), left, resolved, decisions, notes)

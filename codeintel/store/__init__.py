@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from .schema import MIGRATIONS, SCHEMA_VERSION
+from .summaries import SummaryQueries
 
 STORE_DIR = ".codeintel"
 DB_NAME = "index.db"
@@ -157,7 +158,7 @@ def prepare_record(record: "FileRecord") -> "FileRecord":
     return record
 
 
-class Store:
+class Store(SummaryQueries):
     def __init__(self, path: Path, conn: sqlite3.Connection):
         self.path = path
         self.conn = conn
@@ -535,7 +536,8 @@ class Store:
 
 
 def _merge_decision_columns():
-    return ("at", "path", "hunk", "resolved", "patterns", "confidence", "reason", "model", "threshold", "via")
+    return ("at", "path", "hunk", "resolved", "patterns", "confidence", "reason", "model", "threshold", "via",
+            "region", "base_blob", "ours_blob", "theirs_blob", "resolution")
 
 
 def _wal_size(path: Path) -> int:

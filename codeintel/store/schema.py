@@ -5,7 +5,7 @@ are offsets into the file's bytes (files.content). Only this package names table
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -143,5 +143,15 @@ CREATE TABLE merge_decisions (
 CREATE INDEX merge_decisions_path ON merge_decisions(path);
 """
 
+_V3 = """
+-- what a decision was made on and what it wrote, so that the report can find the merge commit
+-- that later recorded the same three versions (merge_scenarios) and compare what was committed
+ALTER TABLE merge_decisions ADD COLUMN region INTEGER;       -- the hunk's position among the file's conflicts
+ALTER TABLE merge_decisions ADD COLUMN base_blob TEXT;       -- git blob ids of the three versions merged
+ALTER TABLE merge_decisions ADD COLUMN ours_blob TEXT;
+ALTER TABLE merge_decisions ADD COLUMN theirs_blob TEXT;
+ALTER TABLE merge_decisions ADD COLUMN resolution TEXT;      -- the text written for the hunk (NULL when left)
+"""
+
 # version -> SQL that brings a store from version-1 to version
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
