@@ -397,3 +397,54 @@ def test_a_schema_2_store_is_migrated_and_keeps_its_decisions(tmp_path):
         store.record_merge_decisions([{"path": "b.py", "hunk": 0, "resolved": 1, "region": 0, "ours_blob": "a" * 40,
                                        "resolution": "x\n", "via": "resolve"}])
         assert store.merge_decision_rows()[1]["resolution"] == "x\n"
+
+
+# ------------------------------------------------------------------------------ the real driver
+def test_a_decision_of_the_installed_driver_is_followed_into_the_committed_merge(tmp_path):
+    """git merge runs the driver (built-in model, threshold 0 so that it resolves what any
+    pattern fits); the decision records git's blob ids; once the merge is indexed the report
+    says it was kept, and after the developer amends the merge, that it was changed."""
+    repo = init_repo(tmp_path / "repo")
+    cli("install-merge-driver", "--repo", repo, check=0)
+    (repo / ".codeintel").mkdir(exist_ok=True)
+    (repo / ".codeintel" / "config.toml").write_text("[merge]\nthreshold = 0.0\n")
+    head = "import os\n\n\ndef handler(request):\n    value = request.get('k')\n"
+    tail = "    return value\n\n\ndef other():\n    return 7\n"
+    (repo / "pkg.py").write_text(head + "    result = compute(value, 7)\n" + tail)
+    _commit(repo, "base", "2024-01-01T10:00:00Z")
+    cli("index", repo, "--quiet", check=0)
+    git(repo, "checkout", "-q", "-b", "theirs")
+    (repo / "pkg.py").write_text(head + "    result = compute(value, 7 + 1)\n" + tail)
+    _commit(repo, "theirs", "2024-01-02T10:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    (repo / "pkg.py").write_text(head + "    result = compute_fast(value, 7, cache=True)\n" + tail)
+    _commit(repo, "ours", "2024-01-03T10:00:00Z")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x",
+           "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@x", "GIT_COMMITTER_DATE": "2024-01-04T10:00:00Z"}
+    proc = subprocess.run(["git", "-C", str(repo), "merge", "--no-edit", "theirs"], capture_output=True, text=True,
+                          env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr          # the driver resolved the conflict
+    (decision,) = json.loads(cli("report", repo, "--section", "merges", "--json", check=0).stdout
+                             )["sections"]["merges"]["recent"]
+    assert decision["resolved"] and decision["outcome"] == "merge not in the mined history"
+    from codeintel.store import Store, store_path
+
+    with Store.open(store_path(repo), create=False) as store:
+        (row,) = store.merge_decision_rows()
+    assert (row["base_blob"], row["ours_blob"], row["theirs_blob"]) == tuple(
+        _blob(repo, rev, "pkg.py") for rev in ("HEAD~2", "HEAD^1", "HEAD^2"))
+    assert row["resolution"] and row["resolution"] in (repo / "pkg.py").read_text()
+
+    cli("index", repo, "--quiet", check=0)
+    merges = cli_json_report(repo)
+    assert merges["outcomes"] == {"kept": 1} and merges["kept_rate"] == 1.0
+
+    (repo / "pkg.py").write_text(head + "    result = compute_fast(value, 8)\n" + tail)
+    git(repo, "commit", "-q", "-a", "--amend", "--no-edit", env={"GIT_COMMITTER_DATE": "2024-01-05T10:00:00Z"})
+    cli("index", repo, "--quiet", check=0)
+    merges = cli_json_report(repo)
+    assert merges["outcomes"] == {"changed": 1} and merges["kept_rate"] == 0.0
+
+
+def cli_json_report(repo: Path) -> dict:
+    return json.loads(cli("report", repo, "--section", "merges", "--json", check=0).stdout)["sections"]["merges"]

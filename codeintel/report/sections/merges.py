@@ -8,7 +8,8 @@ blob ids is the merge it took part in. Its committed result is localized per con
 exactly as the training data is (``codeintel.merge.corpus``: git's diff3 hunks, bookends),
 and a resolved hunk counts as kept when the developer's committed lines equal the driver's
 (trailing whitespace aside), changed otherwise. A hunk the driver left is "resolved by hand"
-once its merge is found. Decisions without blob ids (recorded by schema 2) or whose merge is
+once its merge is found. When several mined merges have the same three blobs (a merge amended
+or redone), the latest is taken. Decisions without blob ids (recorded by schema 2) or whose merge is
 not in the mined history (not committed yet, indexed before the commit, a rebase) are counted
 apart.
 """
@@ -60,7 +61,7 @@ def outcomes(decisions: list[dict], scenarios: list[dict]) -> list[str]:
         if not found:
             out.append(UNMATCHED)
             continue
-        sc = next((s for s in found if (s["committed_at"] or 0) >= d["at"] - 60), found[-1])
+        sc = found[-1]   # the latest: an amended or redone merge leaves the earlier one in the store
         where = (sc["merge"], sc["path"])
         if where not in regions:
             regions[where] = [ex.resolution for ex in examples_from_texts(
