@@ -36,6 +36,7 @@ class Bars:
     values: list[list[float]]          # per label, one value per series
     series: list[str] = field(default_factory=lambda: [""])
     shown: Optional[list[str]] = None  # per label, the figure written after the bar
+    tones: Optional[list[str]] = None  # per label (one series): good | bad | neutral, else the series colour
 
 
 @dataclass

@@ -7,6 +7,7 @@ from html import escape
 from .blocks import Bars, Trend
 
 PALETTE = ("#2f7ed8", "#e0699a", "#f0a030", "#3aa66a")
+TONES = {"good": "#2e9d5b", "bad": "#d9534f", "neutral": "#9ca3af"}
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12"'
 
 
@@ -42,8 +43,10 @@ def bars(block: Bars, width: int = 720) -> str:
             w = room * value / top
             if value > 0:
                 name = block.series[k] if k < len(block.series) else ""
+                tone = block.tones[i] if block.tones and len(values) == 1 else None
+                colour = TONES.get(tone, PALETTE[k % len(PALETTE)])
                 out.append(f'<rect x="{_num(x)}" y="{y}" width="{_num(max(w, 1.5))}" height="{row_h}" rx="2" '
-                           f'fill="{PALETTE[k % len(PALETTE)]}"><title>{escape(label)}: {value:,.0f} '
+                           f'fill="{colour}"><title>{escape(label)}: {value:,.0f} '
                            f"{escape(name)}</title></rect>")
             x += w
         out.append(f'<text x="{_num(x + 6)}" y="{y + 14}" fill="#555">{escape(figure)}</text>')

@@ -13,7 +13,7 @@ from .blocks import Bars, Facts, Note, Table, Trend
 SHADES = ("█", "▒", "░", "▓")
 COLOURS = ("cyan", "magenta", "yellow", "green")
 SPARKS = "▁▂▃▄▅▆▇█"
-TONES = {"dim": "dim", "warn": "yellow", "good": "green"}
+TONES = {"dim": "dim", "warn": "yellow", "good": "green", "bad": "red", "neutral": "bright_black"}
 LABEL_MAX = 40
 
 
@@ -30,14 +30,15 @@ def bar_lines(block: Bars, width: int) -> list[Text]:
     room = max(10, min(50, width - label_w - shown_w - 4))
     top = max((sum(v) for v in block.values), default=0) or 1
     lines = []
-    for label, values, figure in zip(labels, block.values, shown):
+    for i, (label, values, figure) in enumerate(zip(labels, block.values, shown)):
         line = Text(label.ljust(label_w) + "  ")
         used = 0
+        tone = TONES.get(block.tones[i]) if block.tones and len(values) == 1 else None
         for k, value in enumerate(values):
             cells = round(room * value / top)
             if value > 0 and cells == 0:
                 cells = 1
-            line.append(SHADES[k % len(SHADES)] * cells, style=COLOURS[k % len(COLOURS)])
+            line.append(SHADES[k % len(SHADES)] * cells, style=tone or COLOURS[k % len(COLOURS)])
             used += cells
         line.append(" " * max(1, room - used + 1) + figure.rjust(shown_w))
         lines.append(line)

@@ -61,15 +61,14 @@ class SummaryQueries:
     def author_churn(self, limit: Optional[int] = None) -> list[dict]:
         """Per author (by e-mail, else name; the most recent name shown): commits, merges, and
         the files and lines changed by their non-merge commits, most commits first."""
-        sql = ("SELECT lower(coalesce(author_email, author_name, '')) AS who,"
-               " (SELECT c2.author_name FROM commits c2 WHERE lower(coalesce(c2.author_email, c2.author_name, ''))"
-               "  = lower(coalesce(c.author_email, c.author_name, '')) ORDER BY c2.committed_at DESC LIMIT 1),"
-               " max(author_email), count(*), sum(is_merge),"
+        # SQLite takes the bare columns author_name / author_email from the row of max(committed_at)
+        sql = ("SELECT lower(coalesce(author_email, author_name, '')) AS who, author_name, author_email,"
+               " count(*), sum(is_merge),"
                " coalesce(sum(CASE WHEN is_merge THEN 0 ELSE files_changed END), 0),"
                " coalesce(sum(CASE WHEN is_merge THEN 0 ELSE insertions END), 0),"
                " coalesce(sum(CASE WHEN is_merge THEN 0 ELSE deletions END), 0),"
                " min(committed_at), max(committed_at)"
-               " FROM commits c GROUP BY who ORDER BY 4 DESC, 7 + 8 DESC, 1")
+               " FROM commits GROUP BY who ORDER BY 4 DESC, 7 + 8 DESC, 1")
         if limit:
             sql += f" LIMIT {int(limit)}"
         keys = ("name", "email", "commits", "merges", "files_changed", "insertions", "deletions", "first_at",
@@ -77,13 +76,19 @@ class SummaryQueries:
         return [dict(zip(keys, row[1:])) for row in self.conn.execute(sql)]
 
     def change_hotspots(self, limit: int = 10) -> list[dict]:
-        """The paths changed by the most non-merge commits (``exists``: still in the index)."""
+        """The paths changed by the most non-merge commits (``exists``: still in the index).
+        One sequential pass over commit_files; the few winners get their dates afterwards."""
         rows = self.conn.execute(
-            "SELECT cf.path, count(DISTINCT cf.commit_sha), max(c.committed_at),"
-            " EXISTS(SELECT 1 FROM files f WHERE f.path = cf.path)"
-            " FROM commit_files cf JOIN commits c ON c.sha = cf.commit_sha WHERE NOT c.is_merge"
-            " GROUP BY cf.path ORDER BY 2 DESC, 3 DESC, 1 LIMIT ?", (limit,)).fetchall()
-        return [{"path": p, "commits": n, "last_at": last, "exists": bool(e)} for p, n, last, e in rows]
+            "SELECT path, count(*) FROM commit_files NOT INDEXED"
+            " WHERE commit_sha NOT IN (SELECT sha FROM commits WHERE is_merge)"
+            " GROUP BY path ORDER BY 2 DESC, 1 LIMIT ?", (limit,)).fetchall()
+        out = []
+        for path, n in rows:
+            last, exists = self.conn.execute(
+                "SELECT max(c.committed_at), EXISTS(SELECT 1 FROM files WHERE path = ?) FROM commit_files cf"
+                " JOIN commits c ON c.sha = cf.commit_sha WHERE cf.path = ? AND NOT c.is_merge", (path, path)).fetchone()
+            out.append({"path": path, "commits": n, "last_at": last, "exists": bool(exists)})
+        return out
 
     def conflict_hotspots(self, limit: int = 10) -> list[dict]:
         """The paths that conflicted (git's diff3) in the most mined merges."""

@@ -26,6 +26,8 @@ BINS = 10
 RECENT = 10
 KEPT, CHANGED, UNKNOWN, BY_HAND = "kept", "changed", "not localized", "resolved by hand"
 UNMATCHED, UNTRACKED = "merge not in the mined history", "recorded without blob ids"
+OUTCOME_ORDER = {KEPT: "good", CHANGED: "bad", BY_HAND: "neutral", UNKNOWN: "neutral", UNMATCHED: "neutral",
+                 UNTRACKED: "neutral"}
 
 
 def _blob(text) -> str:
@@ -111,7 +113,7 @@ def collect(ctx) -> dict:
                      for p, c in sorted(patterns.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))],
         "left_reasons": [{"reason": r, "count": n} for r, n in Counter(
             d["reason"] or "-" for d in decisions if not d["resolved"]).most_common()],
-        "outcomes": dict(tally.most_common()),
+        "outcomes": {name: tally[name] for name in OUTCOME_ORDER if tally[name]},
         "kept_rate": round(tally[KEPT] / judged, 4) if judged else None,
         "recent": [{"at": d["at"], "path": d["path"], "region": d["region"], "resolved": bool(d["resolved"]),
                     "patterns": d["patterns"], "confidence": d["confidence"], "outcome": o}
@@ -138,7 +140,7 @@ def layout(data: dict) -> list:
                            f"({fmt.percent(kept, kept + changed)}); {changed} changed by the developer",
                            "good" if kept >= changed else "warn"))
     blocks.append(Bars("what became of each decision", list(o), [[n] for n in o.values()], ["decisions"],
-                       [f"{n:,}" for n in o.values()]))
+                       [f"{n:,}" for n in o.values()], tones=[OUTCOME_ORDER[name] for name in o]))
     conf = data["confidence"]
     blocks.append(Bars("confidence", conf["bins"], [[r, l] for r, l in zip(conf["resolved"], conf["left"])],
                        ["resolved", "left"], [f"{r + l:,}" for r, l in zip(conf["resolved"], conf["left"])]))
