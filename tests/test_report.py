@@ -448,3 +448,17 @@ def test_a_decision_of_the_installed_driver_is_followed_into_the_committed_merge
 
 def cli_json_report(repo: Path) -> dict:
     return json.loads(cli("report", repo, "--section", "merges", "--json", check=0).stdout)["sections"]["merges"]
+
+
+def test_a_folder_without_history_or_decisions_says_so(tmp_path):
+    root = tmp_path / "plain"
+    root.mkdir()
+    (root / "a.py").write_text("def a():\n    return 1\n")
+    cli("index", root, "--quiet", check=0)
+    out = cli("report", root, env={"COLUMNS": "100"}, check=0).stdout
+    assert "no history mined: not a git work tree" in out
+    assert "the merge driver has made no decisions here yet" in out
+    assert "no conflict markers in the indexed files" in out
+    data = json.loads(cli("report", root, "--json", check=0).stdout)["sections"]
+    assert data["history"]["commits"] == 0 and data["history"]["months"] == []
+    assert data["merges"]["kept_rate"] is None and data["index"]["problems"] == []
