@@ -462,3 +462,12 @@ def test_a_folder_without_history_or_decisions_says_so(tmp_path):
     data = json.loads(cli("report", root, "--json", check=0).stdout)["sections"]
     assert data["history"]["commits"] == 0 and data["history"]["months"] == []
     assert data["merges"]["kept_rate"] is None and data["index"]["problems"] == []
+
+
+def test_an_ascii_terminal_gets_ascii_charts(project):
+    repo, env = project
+    proc = cli("report", repo, "--section", "history", env={**env, "PYTHONIOENCODING": "ascii", "COLUMNS": "100"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.isascii()
+    assert "app.py       ##################################################" in proc.stdout
+    assert "  ##.#=" in proc.stdout                       # the monthly sparkline, the empty month as '.'

@@ -13,6 +13,9 @@ from .blocks import Bars, Facts, Note, Table, Trend
 SHADES = ("█", "▒", "░", "▓")
 COLOURS = ("cyan", "magenta", "yellow", "green")
 SPARKS = "▁▂▃▄▅▆▇█"
+# where the terminal cannot show them (an ASCII or Latin-1 locale)
+ASCII = {**{ch: "_.-=+*%#"[k] for k, ch in enumerate(SPARKS)},
+         "█": "#", "▒": "=", "░": "-", "▓": "+", "·": ".", "…": "...", "─": "-"}
 TONES = {"dim": "dim", "warn": "yellow", "good": "green", "bad": "red", "neutral": "bright_black"}
 LABEL_MAX = 40
 
@@ -96,7 +99,27 @@ def _table(block: Table) -> RichTable:
     return table
 
 
+class _AsciiFile:
+    """A console's file that writes block characters as ASCII and anything else it cannot
+    encode as ``?`` (a terminal in an ASCII or Latin-1 locale)."""
+
+    _TABLE = str.maketrans(ASCII)
+
+    def __init__(self, file, encoding: str):
+        self._file, self._encoding = file, encoding
+
+    def write(self, text: str) -> int:
+        text = text.translate(self._TABLE).encode(self._encoding, "replace").decode(self._encoding)
+        return self._file.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
 def render(report: dict, sections: list, console) -> None:
+    encoding = console.encoding or "ascii"
+    if not encoding.lower().replace("-", "").startswith("utf"):
+        console.file = _AsciiFile(console.file, encoding)
     width = console.width
     indexed = report.get("last_indexed_at")
     console.print(Text.assemble(("codeintel report ", "bold"), (report["root"], "bold cyan")))
