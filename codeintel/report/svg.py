@@ -15,7 +15,7 @@ def _num(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
-def bars(block: Bars, width: int = 720) -> str:
+def bars(block: Bars, width: int = 880) -> str:
     row_h, gap = 16, 5
     label_w = min(300, 12 + 7 * max((len(label) for label in block.labels), default=4))
     shown = block.shown or [f"{sum(v):,.0f}" for v in block.values]
@@ -54,7 +54,7 @@ def bars(block: Bars, width: int = 720) -> str:
     return "".join(out)
 
 
-def trend(block: Trend, width: int = 720, height: int = 160) -> str:
+def trend(block: Trend, width: int = 880, height: int = 170) -> str:
     left, bottom, top_pad = 40, 22, 10
     n = max(1, len(block.values))
     plot_w, plot_h = width - left - 10, height - bottom - top_pad
