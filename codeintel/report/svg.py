@@ -17,7 +17,7 @@ def _num(x: float) -> str:
 
 def bars(block: Bars, width: int = 880) -> str:
     row_h, gap = 16, 5
-    label_w = min(300, 12 + 7 * max((len(label) for label in block.labels), default=4))
+    label_w = min(300, 12 + 8 * max((len(label) for label in block.labels), default=4))
     shown = block.shown or [f"{sum(v):,.0f}" for v in block.values]
     figure_w = 10 + 7 * max((len(s) for s in shown), default=1)
     room = max(80, width - label_w - figure_w)
@@ -35,7 +35,7 @@ def bars(block: Bars, width: int = 880) -> str:
             x += 30 + 7 * len(name)
     for i, (label, values, figure) in enumerate(zip(block.labels, block.values, shown)):
         y = legend_h + gap + i * (row_h + gap)
-        text_label = label if len(label) * 7 <= label_w - 12 else "…" + label[-((label_w - 12) // 7 - 1):]
+        text_label = label if len(label) * 8 <= label_w - 12 else "…" + label[-((label_w - 12) // 8 - 1):]
         out.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" fill="#333">'
                    f"<title>{escape(label)}</title>{escape(text_label)}</text>")
         x = float(label_w)
