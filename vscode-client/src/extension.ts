@@ -1,0 +1,31 @@
+/**
+ * Entry point of the codeintel VS Code extension: activate() builds the Controller with the
+ * real vscode-languageclient LanguageClient (stdio transport to `codeintel lsp`), deactivate()
+ * stops it.
+ */
+import type * as vscode from 'vscode';
+import { LanguageClient, TransportKind } from 'vscode-languageclient/node';
+import { Controller, type ClientFactory } from './controller';
+
+let controller: Controller | undefined;
+
+export const createLanguageClient: ClientFactory = (launch, options) =>
+    new LanguageClient(
+        'codeintel',
+        'codeintel',
+        { command: launch.command, args: launch.args, options: launch.options, transport: TransportKind.stdio },
+        options,
+    );
+
+export function activate(context: vscode.ExtensionContext): Controller {
+    controller = new Controller(createLanguageClient);
+    context.subscriptions.push({ dispose: () => void controller?.dispose() });
+    void controller.activate();
+    return controller;
+}
+
+export async function deactivate(): Promise<void> {
+    const current = controller;
+    controller = undefined;
+    await current?.dispose();
+}
