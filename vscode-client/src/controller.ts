@@ -97,6 +97,11 @@ export class Controller implements vscode.Disposable {
         return this.start();
     }
 
+    /** Settles when the start, stop or restart in progress (if any) has finished. */
+    settled(): Promise<void> {
+        return this.lifecycle;
+    }
+
     get serverState(): ServerState {
         return this.state;
     }
@@ -219,7 +224,7 @@ export class Controller implements vscode.Disposable {
         this.clientSubscription = undefined;
         if (client) {
             try {
-                await client.stop(5000);
+                await client.stop(2000); // vscode-languageclient's default wait for the shutdown answer
             } catch (error) {
                 this.output.appendLine(`stopping the language server: ${error instanceof Error ? error.message : String(error)}`);
             }

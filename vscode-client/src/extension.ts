@@ -1,10 +1,10 @@
 /**
  * Entry point of the codeintel VS Code extension: activate() builds the Controller with the
- * real vscode-languageclient LanguageClient (stdio transport to `codeintel lsp`), deactivate()
- * stops it.
+ * real vscode-languageclient LanguageClient talking to `codeintel lsp` over its stdin/stdout,
+ * deactivate() stops it.
  */
 import type * as vscode from 'vscode';
-import { LanguageClient, TransportKind } from 'vscode-languageclient/node';
+import { LanguageClient } from 'vscode-languageclient/node';
 import { Controller, type ClientFactory } from './controller';
 
 let controller: Controller | undefined;
@@ -13,7 +13,9 @@ export const createLanguageClient: ClientFactory = (launch, options) =>
     new LanguageClient(
         'codeintel',
         'codeintel',
-        { command: launch.command, args: launch.args, options: launch.options, transport: TransportKind.stdio },
+        // No `transport`: TransportKind.stdio would append `--stdio` to the arguments, which
+        // `codeintel lsp` does not take; without it the client still speaks over stdin/stdout.
+        { command: launch.command, args: launch.args, options: launch.options },
         options,
     );
 

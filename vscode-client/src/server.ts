@@ -23,7 +23,7 @@ export interface LaunchContext {
 export interface ServerLaunch {
     command: string;
     args: string[];
-    options: { cwd?: string; env: Record<string, string> };
+    options: { cwd?: string; env: Record<string, string>; shell?: boolean };
 }
 
 /** The server binary could not be found; `message` is what the user is shown. */
@@ -122,6 +122,9 @@ export function buildServerLaunch(settings: ClientSettings, ctx: LaunchContext):
     const options: ServerLaunch['options'] = { env };
     if (ctx.workspaceFolder !== undefined) {
         options.cwd = ctx.workspaceFolder;
+    }
+    if (ctx.platform === 'win32' && /\.(cmd|bat)$/i.test(command)) {
+        options.shell = true; // Node refuses to spawn a batch file without a shell
     }
     return { command, args: settings.serverArgs.map((a) => expandVariables(a, ctx)), options };
 }

@@ -9,7 +9,7 @@ test('activate() with the real LanguageClient and no server installed shows the 
     reset();
     state.config['codeintel.serverPath'] = 'codeintel-definitely-not-installed';
     const controller = extension.activate({ subscriptions: [] });
-    await controller.restart(); // waits for the start that activate() began
+    await controller.settled(); // the start that activate() began
     assert.equal(controller.serverState.kind, 'missing');
     assert.ok(state.messages.length >= 1);
     assert.ok(state.messages.every((m) => m.level === 'error' && /codeintel-definitely-not-installed" was not found/.test(m.text)));
@@ -18,11 +18,12 @@ test('activate() with the real LanguageClient and no server installed shows the 
     assert.equal(state.commands.size, 0);
 });
 
-test('the real client factory builds a stdio LanguageClient named codeintel from the launch', () => {
+test('the real client factory builds a LanguageClient named codeintel from the launch', () => {
     reset();
     const launch = { command: '/opt/bin/codeintel', args: ['lsp'], options: { env: { A: '1' }, cwd: '/repo' } };
     const client = extension.createLanguageClient(launch, { documentSelector: [{ scheme: 'file', language: 'python' }] });
     assert.equal(client.name, 'codeintel');
     assert.equal(client.constructor.name, 'LanguageClient');
-    assert.deepEqual(client._serverOptions, { command: '/opt/bin/codeintel', args: ['lsp'], options: { env: { A: '1' }, cwd: '/repo' }, transport: 0 });
+    // No transport kind: TransportKind.stdio would add `--stdio` to the arguments.
+    assert.deepEqual(client._serverOptions, { command: '/opt/bin/codeintel', args: ['lsp'], options: { env: { A: '1' }, cwd: '/repo' } });
 });

@@ -111,3 +111,13 @@ test('the manifest is publishable: entry point, engine, publisher, licence, and 
     assert.ok(types[0] < engine[0] || (types[0] === engine[0] && types[1] <= engine[1]), 'vsce refuses @types/vscode newer than engines.vscode');
     assert.match(manifest.dependencies['vscode-languageclient'], /^\^?11\./);
 });
+
+test('an untrusted workspace cannot pick the server program or a completion endpoint through its own settings', () => {
+    const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
+    for (const key of ['serverPath', 'serverArgs', 'serverEnv', 'completion.backend', 'completion.url']) {
+        assert.ok(restricted.includes(`codeintel.${key}`), key);
+    }
+    const known = new Set(SETTINGS.map((s) => `codeintel.${s.key}`));
+    assert.ok(restricted.every((key) => known.has(key)));
+    assert.equal(manifest.capabilities.virtualWorkspaces.supported, false);
+});

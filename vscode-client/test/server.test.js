@@ -104,3 +104,10 @@ test('without a workspace folder the launch has no cwd', { skip: process.platfor
     assert.equal(launch.options.cwd, undefined);
     assert.deepEqual(launch.args, ['lsp']);
 });
+
+test('on Windows a .cmd shim is started through the shell, an .exe directly', () => {
+    const settings = { serverPath: 'codeintel', serverArgs: ['lsp'], serverEnv: {}, reportOpenIn: 'webview' };
+    const ctx = (found) => ({ env: { PATH: 'C:\\bin', PATHEXT: '.EXE;.CMD' }, platform: 'win32', isExecutable: (f) => f === found });
+    assert.equal(buildServerLaunch(settings, ctx('C:\\bin\\codeintel.CMD')).options.shell, true);
+    assert.equal(buildServerLaunch(settings, ctx('C:\\bin\\codeintel.EXE')).options.shell, undefined);
+});

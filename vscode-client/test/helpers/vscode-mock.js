@@ -201,7 +201,11 @@ const window = withFallback(
             return item;
         },
         createOutputChannel: (name, options) => {
-            const channel = { name, options, lines: [], shown: 0, appendLine(line) { this.lines.push(line); }, append(text) { this.lines.push(text); }, show() { this.shown += 1; }, info(line) { this.lines.push(line); }, warn(line) { this.lines.push(line); }, error(line) { this.lines.push(String(line)); }, clear() {}, dispose() {} };
+            // A LogOutputChannel (what vscode-languageclient 11 wants) that keeps its lines.
+            const channel = { name, options, lines: [], shown: 0, logLevel: 2, onDidChangeLogLevel: () => new Disposable(), show() { this.shown += 1; }, clear() {}, hide() {}, dispose() {} };
+            for (const method of ['appendLine', 'append', 'replace', 'trace', 'debug', 'info', 'warn', 'error']) {
+                channel[method] = (line) => channel.lines.push(String(line));
+            }
             state.outputChannels.push(channel);
             return channel;
         },
@@ -214,6 +218,8 @@ const window = withFallback(
         get activeTextEditor() {
             return state.activeTextEditor;
         },
+        visibleTextEditors: [],
+        tabGroups: withFallback({ all: [] }, 'tabGroups'),
     },
     'window',
 );
@@ -223,7 +229,10 @@ const workspace = withFallback(
         getConfiguration: (section) => configuration(section),
         onDidChangeConfiguration: (listener) => state.configListeners.event(listener),
         createFileSystemWatcher: (glob) => {
-            const watcher = { glob, dispose() {} };
+            const created = new EventEmitter();
+            const changed = new EventEmitter();
+            const deleted = new EventEmitter();
+            const watcher = { glob, created, changed, deleted, onDidCreate: created.event, onDidChange: changed.event, onDidDelete: deleted.event, dispose() {} };
             state.watchers.push(watcher);
             return watcher;
         },
@@ -234,6 +243,8 @@ const workspace = withFallback(
         get workspaceFolders() {
             return state.workspaceFolders;
         },
+        textDocuments: [],
+        notebookDocuments: [],
     },
     'workspace',
 );
@@ -263,7 +274,7 @@ const vscode = withFallback(
         window,
         workspace,
         commands,
-        env: withFallback({ openExternal: async (uri) => (state.opened.push(uri), true) }, 'env'),
+        env: withFallback({ openExternal: async (uri) => (state.opened.push(uri), true), appName: 'Visual Studio Code (mock)', language: 'en' }, 'env'),
         languages: withFallback({}, 'languages'),
         extensions: withFallback({ all: [] }, 'extensions'),
         Uri,
