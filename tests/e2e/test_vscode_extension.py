@@ -1,6 +1,8 @@
-"""The VS Code extension (vscode-client/) builds, passes its own unit tests and packages into a
-.vsix, driven through npm in real subprocesses. Skipped only where node/npm are missing and
-CI is not "true" (in CI a missing toolchain fails)."""
+"""The VS Code extension (vscode-client/) builds, passes its own tests and packages into a
+.vsix, driven through npm in real subprocesses. Where this checkout has the language server
+(`python -m codeintel lsp`), the extension's tests also drive it for real
+(vscode-client/test/real-server.test.js). Skipped only where node/npm are missing and CI is
+not "true" (in CI a missing toolchain fails)."""
 from __future__ import annotations
 
 import json
@@ -8,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 import zipfile
 
@@ -28,8 +31,16 @@ def _toolchain_or_skip() -> None:
     pytest.skip(f"{' and '.join(missing)} not installed")
 
 
-def _npm(*args: str, timeout: int) -> subprocess.CompletedProcess:
-    env = {**os.environ, "npm_config_update_notifier": "false", "npm_config_fund": "false", "npm_config_audit": "false"}
+def _has_language_server() -> bool:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "codeintel", "lsp", "--help"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    return proc.returncode == 0
+
+
+def _npm(*args: str, timeout: int, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "npm_config_update_notifier": "false", "npm_config_fund": "false", "npm_config_audit": "false",
+           **(extra_env or {})}
     proc = subprocess.run(["npm", *args], cwd=CLIENT, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"npm {' '.join(args)} exited {proc.returncode}\nstdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
     return proc
@@ -47,10 +58,14 @@ def test_extension_builds_passes_its_tests_and_packages():
     compiled = CLIENT / "out" / "extension.js"
     assert compiled.is_file() and compiled.stat().st_mtime >= started - 1
 
-    tests = _npm("test", timeout=300)
-    summary = dict(re.findall(r"^# (tests|pass|fail) (\d+)$", tests.stdout, re.MULTILINE))
+    real_server = _has_language_server()
+    server_env = {"CODEINTEL_TEST_PYTHON": sys.executable, "CODEINTEL_TEST_PYTHONPATH": str(ROOT)} if real_server else {}
+    tests = _npm("test", timeout=300, extra_env=server_env)
+    summary = dict(re.findall(r"^# (tests|pass|fail|skipped) (\d+)$", tests.stdout, re.MULTILINE))
     assert int(summary.get("fail", -1)) == 0, tests.stdout[-4000:]
     assert int(summary.get("pass", 0)) >= 40, f"expected the extension's unit tests to run: {summary}"
+    if real_server:
+        assert int(summary.get("skipped", -1)) == 0, f"the test against the real server did not run: {summary}"
 
     _npm("run", "package", timeout=300)
     assert VSIX.is_file() and VSIX.stat().st_mtime >= started - 1

@@ -17,7 +17,7 @@ import {
 } from 'vscode-languageclient';
 import { COMMANDS, CATEGORY, commandHandlers, type CommandHost } from './commands';
 import { documentSelector, WATCHED_SOURCES_GLOB } from './documents';
-import { workDoneForwarder, type WorkDoneValue } from './progress';
+import { workDoneForwarder, type ProgressSink, type WorkDoneValue } from './progress';
 import { ReportOpener } from './report';
 import { buildServerLaunch, defaultIsExecutable, ServerNotFoundError, type ServerLaunch } from './server';
 import { configurationForSection, readClientSettings, serverConfiguration, SERVER_LAUNCH_KEYS } from './settings';
@@ -32,6 +32,14 @@ export interface ServerClient {
     onProgress(type: unknown, token: string | number, handler: (value: WorkDoneValue) => void): vscode.Disposable;
     onDidChangeState(listener: (event: { oldState: State; newState: State }) => void): vscode.Disposable;
     protocol2CodeConverter: { asWorkspaceEdit(edit: never): Promise<vscode.WorkspaceEdit> };
+}
+
+/** A server command running inside a progress notification. */
+interface CommandInFlight {
+    workDoneToken: string;
+    sink: ProgressSink;
+    /** One forwarder per server-created progress token seen while the command runs. */
+    forwarders: Map<string | number, (value: WorkDoneValue) => void>;
 }
 
 export type ClientFactory = (launch: ServerLaunch, options: LanguageClientOptions) => ServerClient;
@@ -54,6 +62,7 @@ export class Controller implements vscode.Disposable {
     private state: ServerState = { kind: 'stopped' };
     private appliedEdits = 0;
     private progressTokens = 0;
+    private readonly inFlight: CommandInFlight[] = [];
 
     constructor(
         private readonly createClient: ClientFactory,
@@ -189,6 +198,28 @@ export class Controller implements vscode.Disposable {
         }
     }
 
+    /**
+     * Progress the server reports on a token it created itself (window/workDoneProgress/create)
+     * still goes to the status bar (next), and while a command runs it also feeds that
+     * command's notification, so the notification shows what the server is doing.
+     */
+    private onWorkDoneProgress(token: string | number, value: WorkDoneValue, next: () => void): void {
+        next();
+        if (this.inFlight.some((running) => running.workDoneToken === token)) {
+            return; // the command's own token: its subscription forwards it
+        }
+        const current = this.inFlight[this.inFlight.length - 1];
+        if (!current) {
+            return;
+        }
+        let forward = current.forwarders.get(token);
+        if (!forward) {
+            forward = workDoneForwarder(current.sink);
+            current.forwarders.set(token, forward);
+        }
+        forward(value);
+    }
+
     /** Options for vscode-languageclient; `workspace/configuration` for `codeintel…` is answered from SETTINGS. */
     clientOptions(): LanguageClientOptions {
         return {
@@ -197,6 +228,7 @@ export class Controller implements vscode.Disposable {
             initializationOptions: serverConfiguration(config()),
             synchronize: { fileEvents: this.sourceWatcher },
             middleware: {
+                handleWorkDoneProgress: (token, params, next) => this.onWorkDoneProgress(token, params, () => next(token, params)),
                 workspace: {
                     configuration: async (params: ConfigurationParams, token, next) => {
                         const ours = params.items.map((item) =>
@@ -255,11 +287,14 @@ export class Controller implements vscode.Disposable {
             return await vscode.window.withProgress(
                 { location: vscode.ProgressLocation.Notification, title: `${CATEGORY}: ${title}`, cancellable: true },
                 async (progress, token) => {
+                    const running: CommandInFlight = { workDoneToken, sink: progress, forwarders: new Map() };
+                    this.inFlight.push(running);
                     const subscription = client.onProgress(WorkDoneProgress.type, workDoneToken, workDoneForwarder(progress));
                     try {
                         return await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args, workDoneToken }, token);
                     } finally {
                         subscription.dispose();
+                        this.inFlight.splice(this.inFlight.indexOf(running), 1);
                     }
                 },
             );

@@ -112,6 +112,11 @@ test('the extension drives a real server process over stdio', { timeout: 60000, 
     );
     assert.ok(executed.every((e) => typeof e.workDoneToken === 'string'));
     assert.deepEqual(state.progress[0].reports, [{ message: 'codeintel.index' }, { message: 'half way', increment: 50 }]);
+    // Progress on a token the server created: the client's own status-bar progress, and the command's notification.
+    const training = state.progress.filter((p) => p.options.title === 'codeintel: Training the merge model');
+    assert.equal(training.length, 1);
+    assert.deepEqual(training[0].reports, [{ message: 'Training the merge model' }, { message: 'epoch 1/4', increment: 25 }]);
+    assert.ok(state.progress.some((p) => p.options.title === 'Training the merge model' && p.options.location === 10), 'status-bar progress');
     assert.equal(state.webviews[0].webview.html, '<html><body><h1>report from the server</h1></body></html>');
     assert.deepEqual(
         state.messages.map((m) => [m.level, m.text]),

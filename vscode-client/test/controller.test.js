@@ -297,3 +297,24 @@ test('Show server log reveals the output channel the client logs to', async (t) 
     assert.equal(fake.clients[0].options.outputChannel, state.outputChannels[0]);
     assert.deepEqual(state.outputChannels[0].options, { log: true });
 });
+
+test('progress on a token the server created itself feeds the running command\'s notification and still reaches the status bar', async (t) => {
+    const nexts = [];
+    const { fake } = await activated(t, {
+        respond: (params, client) => {
+            const handle = client.options.middleware.handleWorkDoneProgress;
+            handle('server-token', { kind: 'begin', title: 'Training the merge model', percentage: 0 }, () => nexts.push('begin'));
+            handle('server-token', { kind: 'report', message: 'epoch 1/2', percentage: 50 }, () => nexts.push('report'));
+            handle('server-token', { kind: 'end', message: 'done' }, () => nexts.push('end'));
+            return { ok: true, message: 'trained' };
+        },
+    });
+    await run('codeintel.trainModel', 'merge');
+    assert.deepEqual(nexts, ['begin', 'report', 'end']);
+    assert.deepEqual(state.progress[0].reports, [{ message: 'Training the merge model' }, { message: 'epoch 1/2', increment: 50 }]);
+
+    // With no command running, server progress goes only to the default handling.
+    fake.clients[0].options.middleware.handleWorkDoneProgress('startup-token', { kind: 'begin', title: 'Indexing ws' }, () => nexts.push('startup'));
+    assert.deepEqual(nexts.slice(-1), ['startup']);
+    assert.equal(state.progress.length, 1);
+});

@@ -4,7 +4,7 @@
  * A minimal language server over stdio, for the end-to-end test of the real LanguageClient:
  * it answers initialize (advertising the agreed executeCommand names), asks the client for
  * workspace/configuration, and answers executeCommand with its arguments, reporting work-done
- * progress on the token it was given. Everything it received is written to $FAKE_SERVER_LOG
+ * progress on the token it was given (for codeintel.train, on a token it creates itself). Everything it received is written to $FAKE_SERVER_LOG
  * as JSON lines.
  */
 const fs = require('node:fs');
@@ -37,7 +37,15 @@ connection.onNotification('workspace/didChangeConfiguration', (params) => log({ 
 
 connection.onRequest('workspace/executeCommand', async (params) => {
     log({ event: 'executeCommand', command: params.command, arguments: params.arguments, workDoneToken: params.workDoneToken });
-    if (params.workDoneToken !== undefined) {
+    if (params.command === 'codeintel.train') {
+        // As codeintel lsp does: progress on a token the server creates itself.
+        const token = `server-${params.command}`;
+        await connection.sendRequest('window/workDoneProgress/create', { token });
+        const progress = (value) => connection.sendNotification('$/progress', { token, value });
+        await progress({ kind: 'begin', title: 'Training the merge model', percentage: 0 });
+        await progress({ kind: 'report', message: 'epoch 1/4', percentage: 25 });
+        await progress({ kind: 'end', message: 'trained' });
+    } else if (params.workDoneToken !== undefined) {
         const progress = (value) => connection.sendNotification('$/progress', { token: params.workDoneToken, value });
         await progress({ kind: 'begin', title: params.command, percentage: 0 });
         await progress({ kind: 'report', message: 'half way', percentage: 50 });

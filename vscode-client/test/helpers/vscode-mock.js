@@ -109,6 +109,24 @@ class Uri {
     }
 }
 
+class CodeActionKind {
+    constructor(value) {
+        this.value = value;
+    }
+    append(part) {
+        return new CodeActionKind(this.value ? `${this.value}.${part}` : part);
+    }
+    contains(other) {
+        return this.value === '' || other.value === this.value || other.value.startsWith(`${this.value}.`);
+    }
+    intersects(other) {
+        return this.contains(other) || other.contains(this);
+    }
+}
+for (const [name, value] of Object.entries({ Empty: '', QuickFix: 'quickfix', Refactor: 'refactor', RefactorExtract: 'refactor.extract', RefactorInline: 'refactor.inline', RefactorRewrite: 'refactor.rewrite', Source: 'source', SourceOrganizeImports: 'source.organizeImports', SourceFixAll: 'source.fixAll', Notebook: 'notebook' })) {
+    CodeActionKind[name] = new CodeActionKind(value);
+}
+
 class ThemeColor {
     constructor(id) {
         this.id = id;
@@ -282,6 +300,7 @@ const vscode = withFallback(
         EventEmitter,
         CancellationTokenSource,
         ThemeColor,
+        CodeActionKind,
         StatusBarAlignment: { Left: 1, Right: 2 },
         ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
         ViewColumn: { Active: -1, Beside: -2, One: 1, Two: 2 },
