@@ -147,7 +147,8 @@ export class Controller implements vscode.Disposable {
             launch = buildServerLaunch(settings, { workspaceFolder, env: this.env, platform: process.platform, isExecutable: this.isExecutable });
         } catch (error) {
             if (!(error instanceof ServerNotFoundError)) {
-                throw error;
+                this.startFailed(error);
+                return;
             }
             this.setState({ kind: 'missing', message: error.message });
             this.output.appendLine(error.message);
@@ -182,20 +183,24 @@ export class Controller implements vscode.Disposable {
                 this.setState({ kind: 'running' });
             }
         } catch (error) {
-            const message = error instanceof Error ? error.message : String(error);
-            this.output.appendLine(`the language server did not start: ${message}`);
             if (this.client === client) {
                 this.client = undefined;
-                this.setState({ kind: 'failed', message });
+                this.startFailed(error);
             }
-            void vscode.window
-                .showErrorMessage(`codeintel: the language server did not start: ${message}`, 'Show Log')
-                .then((choice) => {
-                    if (choice === 'Show Log') {
-                        this.output.show();
-                    }
-                });
         }
+    }
+
+    private startFailed(error: unknown): void {
+        const message = error instanceof Error ? error.message : String(error);
+        this.output.appendLine(`the language server did not start: ${message}`);
+        this.setState({ kind: 'failed', message });
+        void vscode.window
+            .showErrorMessage(`codeintel: the language server did not start: ${message}`, 'Show Log')
+            .then((choice) => {
+                if (choice === 'Show Log') {
+                    this.output.show();
+                }
+            });
     }
 
     /**

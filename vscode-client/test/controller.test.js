@@ -318,3 +318,16 @@ test('progress on a token the server created itself feeds the running command\'s
     assert.deepEqual(nexts.slice(-1), ['startup']);
     assert.equal(state.progress.length, 1);
 });
+
+test('an unexpected error while preparing the launch is a failed status and a message, not a rejection', async (t) => {
+    reset();
+    const fake = fakeFactory();
+    const controller = new Controller(fake.factory, ENV, () => {
+        throw new Error('EACCES: permission denied');
+    });
+    t.after(() => controller.dispose());
+    await controller.activate();
+    assert.equal(fake.clients.length, 0);
+    assert.deepEqual(controller.serverState, { kind: 'failed', message: 'EACCES: permission denied' });
+    assert.match(state.messages[0].text, /did not start: EACCES/);
+});
