@@ -360,9 +360,7 @@ class Store:
         if kind:
             where.append("s.kind = ?")
             args.append(kind)
-        sql = ("SELECT s.id, s.name, s.qualname, s.kind, f.path, f.language, s.start_line, s.end_line,"
-               " s.name_line, s.name_col, s.signature, s.doc, s.start_byte, s.end_byte, s.parent_id"
-               " FROM symbols s JOIN files f ON f.id = s.file_id")
+        sql = _SYMBOL_SELECT
         if where:
             sql += " WHERE " + " AND ".join(where)
         # exact names first, then shorter qualified names
@@ -370,20 +368,57 @@ class Store:
         args.append(pattern or "")
         if limit:
             sql += f" LIMIT {int(limit)}"
-        cols = ("id", "name", "qualname", "kind", "path", "language", "start_line", "end_line",
-                "line", "col", "signature", "doc", "start_byte", "end_byte", "parent_id")
-        return [dict(zip(cols, row)) for row in self.conn.execute(sql, args)]
+        return [dict(zip(_SYMBOL_COLS, row)) for row in self.conn.execute(sql, args)]
+
+    # ------------------------------------------------------------------ navigation (language server)
+    def file_info(self, path: str) -> Optional[dict]:
+        """A file's row without its content: id, language, size, status, reason, blob."""
+        row = self.conn.execute("SELECT id, language, size, status, reason, blob FROM files WHERE path=?",
+                                (path,)).fetchone()
+        return dict(zip(("id", "language", "size", "status", "reason", "blob"), row), path=path) if row else None
+
+    def file_symbols(self, path: str) -> list[dict]:
+        """The definitions of one file in source order (``parent_id`` links them into a tree)."""
+        return [dict(zip(_SYMBOL_COLS, row)) for row in self.conn.execute(
+            _SYMBOL_SELECT + " WHERE f.path = ? ORDER BY s.start_byte, s.id", (path,))]
+
+    def symbols_named(self, name: str, limit: int = 200) -> list[dict]:
+        """Definitions whose own (unqualified) name is exactly ``name``."""
+        return [dict(zip(_SYMBOL_COLS, row)) for row in self.conn.execute(
+            _SYMBOL_SELECT + " WHERE s.name = ? ORDER BY f.path, s.start_line LIMIT ?", (name, int(limit)))]
+
+    def file_imports(self, path: str) -> list[dict]:
+        return [dict(zip(("module", "name", "alias", "line"), row)) for row in self.conn.execute(
+            "SELECT i.module, i.name, i.alias, i.line FROM imports i JOIN files f ON f.id = i.file_id"
+            " WHERE f.path = ? ORDER BY i.line", (path,))]
+
+    def reference_sites(self, name: str, exclude_path: Optional[str] = None) -> Iterator[tuple[str, bytes, list[int]]]:
+        """(path, content, byte offsets) of each file that uses identifier ``name``."""
+        for path, content, blob in self.conn.execute(
+                "SELECT f.path, f.content, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
+                " WHERE r.name = ? AND f.path IS NOT ? ORDER BY f.path", (name, exclude_path)):
+            yield path, content or b"", unpack_offsets(blob)
+
+    def names_with_prefix(self, prefix: str, limit: int = 50) -> list[tuple[str, Optional[str], int]]:
+        """Identifiers starting with ``prefix`` (case-sensitive, by the name indexes): (name, the kind
+        of a definition of that name or None, how often it is used), most used first."""
+        upper = prefix + "\U0010ffff"
+        defined = dict(self.conn.execute(
+            "SELECT name, min(kind) FROM symbols WHERE name >= ? AND name < ? GROUP BY name LIMIT ?",
+            (prefix, upper, limit * 4)).fetchall())
+        used = dict(self.conn.execute(
+            "SELECT name, sum(count) FROM refs WHERE name >= ? AND name < ? GROUP BY name"
+            " ORDER BY 2 DESC LIMIT ?", (prefix, upper, limit * 4)).fetchall())
+        names = sorted(set(defined) | set(used), key=lambda n: (-used.get(n, 0), n))[:limit]
+        return [(n, defined.get(n), used.get(n, 0)) for n in names]
 
     def references(self, name: str, limit: Optional[int] = None) -> list[dict]:
         """Every occurrence of identifier ``name`` (definitions excluded), in path order, with
         its line's text."""
         out = []
-        for path, content, blob in self.conn.execute(
-                "SELECT f.path, f.content, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
-                " WHERE r.name = ? ORDER BY f.path", (name,)):
-            content = content or b""
+        for path, content, offsets in self.reference_sites(name):
             starts = line_starts(content)
-            for offset in unpack_offsets(blob):
+            for offset in offsets:
                 line = bisect_right(starts, offset)
                 end = content.find(b"\n", offset)
                 text = content[starts[line - 1]:end if end != -1 else len(content)]
@@ -532,6 +567,13 @@ class Store:
                 "result", "conflicts")
         for row in self.conn.execute(sql + " ORDER BY id"):
             yield dict(zip(cols, row))
+
+
+_SYMBOL_SELECT = ("SELECT s.id, s.name, s.qualname, s.kind, f.path, f.language, s.start_line, s.end_line,"
+                  " s.name_line, s.name_col, s.signature, s.doc, s.start_byte, s.end_byte, s.parent_id"
+                  " FROM symbols s JOIN files f ON f.id = s.file_id")
+_SYMBOL_COLS = ("id", "name", "qualname", "kind", "path", "language", "start_line", "end_line",
+                "line", "col", "signature", "doc", "start_byte", "end_byte", "parent_id")
 
 
 def _merge_decision_columns():

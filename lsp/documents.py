@@ -1,0 +1,103 @@
+"""Open documents: each one's bytes, its incrementally reparsed tree and its facts (the
+indexer's single-file API on the unsaved text), and which workspace folder it belongs to.
+
+LSP edits arrive as ranges in client units; they are applied to the document's bytes and
+to its tree-sitter tree (``indexer.incremental``), and the facts are re-extracted lazily,
+when a request or the debounced refresh needs them.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+from lsprotocol import types as lsp
+
+from codeintel.navigation import Buffer
+from codeintel.store import line_starts
+from indexer.files import git_blob_id
+
+from .folders import Folder
+from .positions import UTF16, from_client_col
+
+log = logging.getLogger(__name__)
+
+
+class OpenDocument:
+    def __init__(self, uri: str, path: Optional[Path], folder: Optional[Folder], text: str, version: Optional[int]):
+        self.uri, self.path, self.folder, self.version = uri, path, folder, version
+        self.rel = folder.relative(path) if folder is not None and path is not None else None
+        self.data = text.encode("utf-8", "surrogateescape")
+        self.tree = None              # indexer.incremental.BufferTree, when the language is known
+        self.buffer = Buffer(self.rel, self.data)
+        self.record = None            # the FileRecord of the last extraction
+        self.degraded: Optional[str] = None   # why the buffer is not parsed (too big, binary…)
+        self.stale = True
+        self.written_blob: Optional[str] = None
+
+    # ---------------------------------------------------------------- edits
+    def apply_changes(self, changes, version: Optional[int], encoding=UTF16) -> None:
+        for change in changes:
+            text = change.text.encode("utf-8", "surrogateescape")
+            if getattr(change, "range", None) is None:
+                self.data = text
+                if self.tree is not None:
+                    self.tree.replace(text)
+                continue
+            start = self.offset(change.range.start, encoding)
+            end = max(start, self.offset(change.range.end, encoding))
+            if self.tree is not None:
+                self.tree.edit(start, end, text)
+                self.data = self.tree.data
+            else:
+                self.data = self.data[:start] + text + self.data[end:]
+        self.version = version
+        self.stale = True
+
+    def offset(self, position: lsp.Position, encoding=UTF16) -> int:
+        starts = line_starts(self.data)
+        if position.line >= len(starts):
+            return len(self.data)
+        start = starts[position.line]
+        end = starts[position.line + 1] - 1 if position.line + 1 < len(starts) else len(self.data)
+        return start + from_client_col(self.data[start:end], position.character, encoding)
+
+    # ---------------------------------------------------------------- facts
+    def refresh(self, max_file_size: int, expected_text: Optional[str] = None):
+        """Re-extract the facts of the current bytes (incremental reparse); returns the
+        FileRecord (skipped, with its reason, when the buffer is not parsed)."""
+        from indexer.incremental import BufferTree
+        from indexer.pipeline import index_file
+
+        if expected_text is not None:
+            expected = expected_text.encode("utf-8", "surrogateescape")
+            if expected != self.data:
+                log.warning("%s: edits out of step with the client's text; reparsing from scratch", self.uri)
+                self.data = expected
+                if self.tree is not None:
+                    self.tree.replace(expected)
+        rel = self.rel or (self.path.name if self.path else "buffer")
+        tree = None
+        if len(self.data) > max_file_size:
+            self.tree = None   # a huge buffer: no tree kept, no parse
+        else:
+            if self.tree is None:
+                from indexer.languages import language_for_path
+                spec = language_for_path(rel)
+                if spec is not None:
+                    self.tree = BufferTree(spec, self.data)
+            if self.tree is not None:
+                tree = self.tree.current()
+        try:
+            record = index_file(None, rel, max_file_size, data=self.data, tree=tree)
+        except RecursionError:
+            from codeintel.store import FileRecord
+            record = FileRecord(rel, "skipped", "too deeply nested to index")
+        self.degraded = record.reason if record.facts is None else None
+        self.record = record
+        self.buffer = Buffer(self.rel, self.data, record.facts)
+        self.stale = False
+        return record
+
+    def blob(self) -> str:
+        return git_blob_id(self.data)

@@ -1,0 +1,753 @@
+"""The codeintel language server (pygls 2): LSP messages in, calls to the indexer, the store,
+``codeintel.navigation``, ``codeintel.completion`` and ``codeintel.merge`` out. Wiring only.
+
+Threads: the message loop never waits on the model or on a write. Index writes go to one
+writer thread per workspace folder (a locked index delays them, retried later; answers keep
+coming from the buffers and the read connection); completion and conflict resolution run in
+a worker pool and poll a cancellation flag ($/cancelRequest, or a newer request for the same
+document). Positions are converted between the store's UTF-8 byte columns and the client's
+units (UTF-16 unless negotiated otherwise) here, at the edge.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from functools import wraps
+from pathlib import Path
+from typing import Optional
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.uris import from_fs_path, to_fs_path
+
+from codeintel import __version__, navigation
+from codeintel.store import StoreError, find_store
+
+from . import commands
+from .completion import Cancellation, candidates
+from .documents import OpenDocument
+from .folders import Folder, Settings
+from .merge import MergeResolvers, conflict_diagnostics, resolve_document
+from .positions import from_client_col, to_range
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_S = 0.25          # quiet time after an edit before the buffer is re-indexed
+WRITE_RETRY_S = 5.0        # a write that found the index locked is tried again after this
+CONFIG_TIMEOUT_S = 5.0     # how long to wait for the client's workspace/configuration answer
+REQUEST_FAILED = -32803    # LSP's RequestFailed
+RESOLVE_TITLE = "Resolve conflicts with codeintel"
+
+_KINDS = {
+    "function": lsp.SymbolKind.Function, "method": lsp.SymbolKind.Method, "class": lsp.SymbolKind.Class,
+    "struct": lsp.SymbolKind.Struct, "interface": lsp.SymbolKind.Interface, "enum": lsp.SymbolKind.Enum,
+    "trait": lsp.SymbolKind.Interface, "type": lsp.SymbolKind.TypeParameter,
+    "namespace": lsp.SymbolKind.Namespace, "module": lsp.SymbolKind.Module,
+}
+_COMPLETION_KINDS = {
+    "function": lsp.CompletionItemKind.Function, "method": lsp.CompletionItemKind.Method,
+    "class": lsp.CompletionItemKind.Class, "struct": lsp.CompletionItemKind.Struct,
+    "interface": lsp.CompletionItemKind.Interface, "enum": lsp.CompletionItemKind.Enum,
+    "trait": lsp.CompletionItemKind.Interface, "namespace": lsp.CompletionItemKind.Module,
+}
+
+
+class _BadRequest:
+    """A request whose params did not decode: answered with InvalidParams instead of dropped."""
+
+    def __init__(self, msg_id, method: str, error: JsonRpcException):
+        self.id, self.method, self.error = msg_id, method, error
+
+
+class CodeintelProtocol(LanguageServerProtocol):
+    """pygls' protocol, except that a request with malformed params gets an error response
+    (pygls would only log it, and the client would wait forever)."""
+
+    def structure_message(self, data):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                return _BadRequest(data["id"], str(data.get("method")), exc)
+            raise
+
+    def handle_message(self, message):
+        if isinstance(message, _BadRequest):
+            log.warning("malformed %s request %r: %s", message.method, message.id, message.error)
+            error = JsonRpcInvalidParams(f"malformed params for {message.method}")
+            self._send_response(message.id, None, error.to_response_error())
+            return
+        super().handle_message(message)
+
+
+class CodeintelServer(LanguageServer):
+    def __init__(self):
+        super().__init__("codeintel", __version__, protocol_cls=CodeintelProtocol,
+                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental, max_workers=4)
+        self.folders: list[Folder] = []
+        self.documents: dict[str, OpenDocument] = {}
+        self.defaults = Settings()
+        self.resolvers = MergeResolvers()
+        self.cancellation = Cancellation()
+        self.model_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="codeintel-model")
+        self.read_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="codeintel-read")
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._resolutions: dict[tuple[str, Optional[int]], object] = {}
+        self._folder_lock = threading.Lock()
+
+    # ---------------------------------------------------------------- helpers
+    @property
+    def encoding(self):
+        return self.workspace.position_encoding or lsp.PositionEncodingKind.Utf16
+
+    def folder_for(self, path: Optional[Path]) -> Optional[Folder]:
+        """The workspace folder holding ``path`` (the innermost), else the repository whose
+        index is found above it (opened on demand), else None."""
+        if path is None:
+            return None
+        inside = [f for f in self.folders if f.contains(path)]
+        if inside:
+            return max(inside, key=lambda f: len(str(f.root)))
+        found = find_store(path.parent)
+        if found is None:
+            return None
+        with self._folder_lock:
+            folder = Folder(found.parent.parent)
+            if folder.open() is not None:
+                return None
+            self.folders.append(folder)
+            return folder
+
+    def settings_for(self, folder: Optional[Folder]) -> Settings:
+        return folder.settings if folder is not None else self.defaults
+
+    def document(self, uri: str) -> Optional[OpenDocument]:
+        """The open document, or a transient one read from disk; None when there is no such file."""
+        doc = self.documents.get(uri)
+        if doc is not None:
+            if doc.stale:
+                self.refresh(doc)
+            return doc
+        path = _path_of(uri)
+        if path is None or not path.is_file():
+            return None
+        folder = self.folder_for(path)
+        try:
+            text = path.read_bytes().decode("utf-8", "surrogateescape")
+        except OSError:
+            return None
+        doc = OpenDocument(uri, path, folder, text, None)
+        doc.refresh(self.settings_for(folder).max_file_size)
+        return doc
+
+    def uri_of(self, folder: Optional[Folder], doc: OpenDocument, rel: Optional[str]) -> str:
+        if rel is None or rel == doc.rel:
+            return doc.uri
+        return from_fs_path(str(folder.root / rel)) if folder is not None else doc.uri
+
+    def cursor(self, doc: OpenDocument, position: lsp.Position) -> tuple[int, int]:
+        """(1-based line, byte column) of an LSP position in the document."""
+        line = position.line + 1
+        return line, from_client_col(doc.buffer.line_bytes(line), position.character, self.encoding)
+
+    # ---------------------------------------------------------------- freshness
+    def refresh(self, doc: OpenDocument) -> None:
+        """Re-extract an edited buffer now, publish its diagnostics and write it to the index."""
+        handle = self._timers.pop(doc.uri, None)
+        if handle is not None:
+            handle.cancel()
+        settings = self.settings_for(doc.folder)
+        client_doc = self.workspace.text_documents.get(doc.uri)
+        record = doc.refresh(settings.max_file_size, client_doc.source if client_doc is not None else None)
+        self.publish_diagnostics(doc)
+        self.write_through(doc, record)
+
+    def schedule_refresh(self, doc: OpenDocument) -> None:
+        old = self._timers.pop(doc.uri, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self._timers[doc.uri] = loop.call_later(DEBOUNCE_S, self._refresh_if_open, doc.uri)
+
+    def _refresh_if_open(self, uri: str) -> None:
+        self._timers.pop(uri, None)
+        doc = self.documents.get(uri)
+        if doc is not None and doc.stale:
+            self.refresh(doc)
+
+    def write_through(self, doc: OpenDocument, record) -> None:
+        """Write the buffer's record to its folder's index (writer thread), unless the index
+        already has exactly this content."""
+        folder = doc.folder
+        if folder is None or doc.rel is None or record is None:
+            return
+        blob = record.blob or doc.blob()
+        if blob == doc.written_blob:
+            return
+        if doc.written_blob is None and folder.reader is not None:
+            try:
+                info = folder.reader.file_info(doc.rel)
+            except sqlite3.Error:
+                info = None
+            if info is not None and info["blob"] == blob and info["status"] == record.status:
+                doc.written_blob = blob
+                return
+        doc.written_blob = blob
+        loop = asyncio.get_running_loop()
+        future = folder.write_record(record)
+
+        def done(fut) -> None:
+            exc = fut.exception()
+            if exc is not None:
+                log.warning("%s: not written to the index (%s); retrying in %ss", doc.rel, exc, WRITE_RETRY_S)
+                loop.call_soon_threadsafe(self._retry_write, doc.uri, blob)
+
+        future.add_done_callback(done)
+
+    def _retry_write(self, uri: str, blob: str) -> None:
+        doc = self.documents.get(uri)
+        if doc is None or doc.written_blob != blob:
+            return
+        doc.written_blob = None
+
+        def again() -> None:
+            current = self.documents.get(uri)
+            if current is not None and current.written_blob is None and current.record is not None:
+                if current.record.facts is not None and not hasattr(current.record.facts, "symbols"):
+                    current.stale = True   # the record was prepared by a failed write: extract again
+                    self.refresh(current)
+                else:
+                    self.write_through(current, current.record)
+
+        asyncio.get_running_loop().call_later(WRITE_RETRY_S, again)
+
+    def reindex_from_disk(self, path: Path) -> None:
+        folder = self.folder_for(path)
+        if folder is None:
+            return
+        rel = folder.relative(path)
+        if not path.exists():
+            folder.delete([rel])
+            return
+        from indexer.pipeline import index_file
+        size = folder.settings.max_file_size
+        folder.submit(lambda store: store.write_files([index_file(folder.root, rel, size)]))
+
+    def publish_diagnostics(self, doc: OpenDocument) -> None:
+        settings = self.settings_for(doc.folder)
+        diagnostics = []
+        if settings.conflict_markers and b"<<<<<<<" in doc.data:
+            diagnostics = conflict_diagnostics(doc.data.decode("utf-8", "surrogateescape"), self.encoding)
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diagnostics, version=doc.version))
+
+    # ---------------------------------------------------------------- progress
+    def progress(self, title: str):
+        return _Progress(self, title)
+
+    async def load_configuration(self) -> None:
+        caps = self.client_capabilities.workspace
+        if caps is None or not caps.configuration:
+            return
+        targets = self.folders or [None]
+        items = [lsp.ConfigurationItem(section="codeintel", scope_uri=from_fs_path(str(f.root)) if f else None)
+                 for f in targets]
+        try:
+            answer = await asyncio.wait_for(
+                self.workspace_configuration_async(lsp.ConfigurationParams(items=items)), CONFIG_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - a client that cannot answer: defaults stand
+            log.warning("workspace/configuration failed: %s", exc)
+            return
+        for target, section in zip(targets, answer or []):
+            self.apply_settings(target, section)
+
+    def apply_settings(self, folder: Optional[Folder], section) -> None:
+        problems = (folder.settings if folder else self.defaults).update(section)
+        for problem in problems:
+            self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, f"codeintel: {problem}"))
+        for doc in self.documents.values():
+            if doc.folder is folder:
+                doc.stale = True
+
+    async def open_folder(self, folder: Folder) -> None:
+        """Open the folder's index, or build it with progress; then bring it up to date."""
+        fresh = not folder.has_index
+        problem = folder.open() if folder.reader is None else None
+        if problem is not None:
+            self.window_show_message(lsp.ShowMessageParams(
+                lsp.MessageType.Warning, f"codeintel: {problem}; navigation uses open files only"))
+            return
+        await self.index_with_progress(folder, f"Indexing {folder.root.name}" if fresh
+                                       else f"Refreshing the index of {folder.root.name}", history=False)
+
+    async def index_with_progress(self, folder: Folder, title: str, history: bool) -> dict:
+        progress = self.progress(title)
+        await progress.begin()
+        try:
+            result = await asyncio.wrap_future(folder.submit(
+                lambda store: commands.index_folder(folder, progress.report, history=history)))
+        except (StoreError, sqlite3.Error) as exc:
+            progress.end(f"failed: {exc}")
+            raise JsonRpcException(f"codeintel: the index of {folder.root} cannot be written ({exc})",
+                                   REQUEST_FAILED) from None
+        progress.end(f"{result['files']} files, {result['parsed']} parsed")
+        for doc in self.documents.values():   # the run re-read files from disk: open buffers win
+            if doc.folder is folder:
+                doc.written_blob = None
+                self.write_through(doc, doc.record)
+        return result
+
+
+class _Progress:
+    """Work-done progress that may be reported from any thread (when the client supports it)."""
+
+    def __init__(self, server: CodeintelServer, title: str):
+        self.server, self.title = server, title
+        self.loop = asyncio.get_running_loop()
+        self.token = f"codeintel-{uuid.uuid4()}"
+        window = server.client_capabilities.window
+        self.enabled = bool(window and window.work_done_progress)
+        self._last = -1
+
+    async def begin(self) -> None:
+        if not self.enabled:
+            return
+        try:
+            await asyncio.wait_for(self.server.work_done_progress.create_async(self.token), CONFIG_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("progress unavailable: %s", exc)
+            self.enabled = False
+            return
+        self.server.work_done_progress.begin(self.token, lsp.WorkDoneProgressBegin(
+            title=self.title, percentage=0, cancellable=False))
+
+    def report(self, message: str, percentage: Optional[int] = None) -> None:
+        if not self.enabled or (percentage is not None and percentage == self._last):
+            return
+        self._last = percentage if percentage is not None else self._last
+        value = lsp.WorkDoneProgressReport(message=message, percentage=percentage)
+        self.loop.call_soon_threadsafe(self.server.work_done_progress.report, self.token, value)
+
+    def end(self, message: str) -> None:
+        if self.enabled:
+            self.loop.call_soon_threadsafe(self.server.work_done_progress.end, self.token,
+                                           lsp.WorkDoneProgressEnd(message=message))
+
+
+def _path_of(uri: str) -> Optional[Path]:
+    if not uri.startswith("file:"):
+        return None
+    fs = to_fs_path(uri)
+    return Path(fs) if fs else None
+
+
+def _index_errors(handler):
+    """An index that cannot be read (locked too long, corrupt) answers RequestFailed."""
+    def convert(exc):
+        return JsonRpcException(f"codeintel: the index cannot be read ({exc})", REQUEST_FAILED)
+
+    if asyncio.iscoroutinefunction(handler):
+        @wraps(handler)
+        async def wrapped_async(ls, params):
+            try:
+                return await handler(ls, params)
+            except (sqlite3.Error, StoreError) as exc:
+                raise convert(exc) from None
+        return wrapped_async
+
+    @wraps(handler)
+    def wrapped(ls, params):
+        try:
+            return handler(ls, params)
+        except (sqlite3.Error, StoreError) as exc:
+            raise convert(exc) from None
+    return wrapped
+
+
+server = CodeintelServer()
+
+
+# -------------------------------------------------------------------- lifecycle
+@server.feature(lsp.INITIALIZE)
+def initialize(ls: CodeintelServer, params: lsp.InitializeParams):
+    roots = [f.uri for f in params.workspace_folders or []] or [u for u in [params.root_uri] if u]
+    if not roots and params.root_path:
+        roots = [from_fs_path(params.root_path)]
+    for uri in roots:
+        path = _path_of(uri)
+        if path is not None and path.is_dir():
+            folder = Folder(path)
+            if folder.has_index:
+                folder.open()       # answers can come from it at once; refreshed once initialized
+            ls.folders.append(folder)
+    options = params.initialization_options
+    if isinstance(options, dict):
+        ls.apply_settings(None, options.get("codeintel", options))
+
+
+@server.feature(lsp.INITIALIZED)
+async def initialized(ls: CodeintelServer, params: lsp.InitializedParams):
+    await ls.load_configuration()
+    caps = ls.client_capabilities.workspace
+    watch = caps.did_change_watched_files if caps else None
+    if watch is not None and watch.dynamic_registration:
+        ls.client_register_capability(lsp.RegistrationParams(registrations=[lsp.Registration(
+            id="codeintel-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=lsp.DidChangeWatchedFilesRegistrationOptions(
+                watchers=[lsp.FileSystemWatcher(glob_pattern="**/*")]))]))
+    for folder in list(ls.folders):
+        try:
+            await ls.open_folder(folder)
+        except JsonRpcException as exc:
+            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, exc.message))
+
+
+@server.feature(lsp.SHUTDOWN)
+def shutdown(ls: CodeintelServer, params):
+    for folder in ls.folders:
+        folder.close()
+    ls.model_pool.shutdown(wait=False, cancel_futures=True)
+    ls.read_pool.shutdown(wait=False, cancel_futures=True)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: CodeintelServer, params: lsp.DidChangeConfigurationParams):
+    pushed = params.settings.get("codeintel") if isinstance(params.settings, dict) else None
+    if isinstance(pushed, dict):
+        for folder in ls.folders or [None]:
+            ls.apply_settings(folder, pushed)
+    await ls.load_configuration()
+    for doc in list(ls.documents.values()):
+        ls.refresh(doc)
+
+
+# -------------------------------------------------------------------- documents
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: CodeintelServer, params: lsp.DidOpenTextDocumentParams):
+    item = params.text_document
+    path = _path_of(item.uri)
+    doc = OpenDocument(item.uri, path, ls.folder_for(path), item.text, item.version)
+    ls.documents[item.uri] = doc
+    ls.refresh(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: CodeintelServer, params: lsp.DidChangeTextDocumentParams):
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        log.warning("didChange for a document that is not open: %s", params.text_document.uri)
+        return
+    doc.apply_changes(params.content_changes, params.text_document.version, ls.encoding)
+    ls._resolutions.pop((doc.uri, doc.version), None)
+    ls.schedule_refresh(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: CodeintelServer, params: lsp.DidSaveTextDocumentParams):
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is not None:
+        ls.refresh(doc)       # the saved text is the buffer's; the next index run sees it on disk
+    else:
+        path = _path_of(params.text_document.uri)
+        if path is not None:
+            ls.reindex_from_disk(path)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: CodeintelServer, params: lsp.DidCloseTextDocumentParams):
+    doc = ls.documents.pop(params.text_document.uri, None)
+    handle = ls._timers.pop(params.text_document.uri, None)
+    if handle is not None:
+        handle.cancel()
+    if doc is not None and doc.path is not None and doc.folder is not None:
+        try:
+            on_disk = doc.path.read_bytes()
+        except OSError:
+            on_disk = None
+        if on_disk != doc.data:    # closed without saving: the index follows the disk again
+            ls.reindex_from_disk(doc.path)
+    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: CodeintelServer, params: lsp.DidChangeWatchedFilesParams):
+    for change in params.changes:
+        if change.uri in ls.documents:
+            continue          # an open buffer is authoritative for its file
+        path = _path_of(change.uri)
+        if path is None or ".codeintel" in path.parts or ".git" in path.parts:
+            continue
+        if change.type == lsp.FileChangeType.Deleted or path.is_file():
+            ls.reindex_from_disk(path)
+
+
+# -------------------------------------------------------------------- navigation
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def document_symbol(ls: CodeintelServer, params: lsp.DocumentSymbolParams):
+    doc = ls.document(params.text_document.uri)
+    if doc is None:
+        return None
+
+    def convert(node) -> lsp.DocumentSymbol:
+        sym = node["symbol"]
+        return lsp.DocumentSymbol(
+            name=sym.name, kind=_KINDS.get(sym.kind, lsp.SymbolKind.Variable),
+            range=to_range(node["range"], ls.encoding), selection_range=to_range(node["selection"], ls.encoding),
+            detail=sym.signature or None, children=[convert(child) for child in node["children"]])
+
+    return [convert(node) for node in navigation.symbol_tree(doc.buffer)]
+
+
+@server.feature(lsp.WORKSPACE_SYMBOL)
+@_index_errors
+async def workspace_symbol(ls: CodeintelServer, params: lsp.WorkspaceSymbolParams):
+    def search():
+        out = []
+        for folder in ls.folders:
+            if folder.reader is None:
+                continue
+            rows = folder.reader.symbols(params.query or None, limit=200)
+            contents = {}
+            for row in rows:
+                if row["path"] not in contents:
+                    contents[row["path"]] = navigation.Buffer(row["path"], folder.reader.file_content(row["path"]) or b"")
+                text = contents[row["path"]].line_bytes(row["line"])
+                place = navigation.Place(row["path"], row["line"], row["col"], row["line"],
+                                         row["col"] + len(row["name"].encode()), text, text)
+                out.append(lsp.SymbolInformation(
+                    name=row["qualname"], kind=_KINDS.get(row["kind"], lsp.SymbolKind.Variable),
+                    location=lsp.Location(from_fs_path(str(folder.root / row["path"])), to_range(place, ls.encoding)),
+                    container_name=row["qualname"].rsplit(".", 1)[0] if "." in row["qualname"] else None))
+        return out
+    return await asyncio.get_running_loop().run_in_executor(ls.read_pool, search)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+@_index_errors
+def definition(ls: CodeintelServer, params: lsp.DefinitionParams):
+    doc = ls.document(params.text_document.uri)
+    if doc is None:
+        return None
+    store = doc.folder.reader if doc.folder else None
+    line, col = ls.cursor(doc, params.position)
+    syms = navigation.definitions(store, doc.buffer, line, col)
+    places = navigation.definition_places(store, doc.buffer, syms)
+    return [lsp.Location(ls.uri_of(doc.folder, doc, p.path), to_range(p, ls.encoding)) for p in places] or None
+
+
+@server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+@_index_errors
+async def references(ls: CodeintelServer, params: lsp.ReferenceParams):
+    doc = ls.document(params.text_document.uri)
+    if doc is None:
+        return None
+    store = doc.folder.reader if doc.folder else None
+    line, col = ls.cursor(doc, params.position)
+    include = params.context.include_declaration if params.context else True
+    places = await asyncio.get_running_loop().run_in_executor(
+        ls.read_pool, lambda: navigation.references(store, doc.buffer, line, col, include))
+    return [lsp.Location(ls.uri_of(doc.folder, doc, p.path), to_range(p, ls.encoding)) for p in places] or None
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+@_index_errors
+def hover(ls: CodeintelServer, params: lsp.HoverParams):
+    doc = ls.document(params.text_document.uri)
+    if doc is None:
+        return None
+    store = doc.folder.reader if doc.folder else None
+    line, col = ls.cursor(doc, params.position)
+    word = navigation.word_at(doc.buffer, line, col)
+    text = navigation.hover_markdown(navigation.definitions(store, doc.buffer, line, col))
+    if word is None or text is None:
+        return None
+    raw = doc.buffer.line_bytes(line)
+    place = navigation.Place(doc.rel, line, word.col, line, word.end_col, raw, raw)
+    return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text),
+                     range=to_range(place, ls.encoding))
+
+
+# -------------------------------------------------------------------- completion
+async def _candidates(ls: CodeintelServer, uri: str, position: lsp.Position, identifiers: bool):
+    doc = ls.document(uri)
+    if doc is None:
+        return None, None, []
+    store = doc.folder.reader if doc.folder else None
+    line, col = ls.cursor(doc, position)
+    event = ls.cancellation.start(uri)
+    settings = ls.settings_for(doc.folder)
+    root = doc.folder.root if doc.folder else None
+    try:
+        found = await asyncio.get_running_loop().run_in_executor(
+            ls.model_pool, lambda: candidates(store, doc.buffer, line, col, root, doc.rel, settings.completion,
+                                              event.is_set, identifiers=identifiers))
+    except asyncio.CancelledError:
+        event.set()
+        raise
+    finally:
+        ls.cancellation.finish(uri, event)
+    if event.is_set():   # a newer request for this document took over
+        raise JsonRpcException("superseded by a newer completion request", -32800)
+    return doc, (line, col), found
+
+
+@server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
+                lsp.CompletionOptions(trigger_characters=["."], resolve_provider=False))
+@_index_errors
+async def completion(ls: CodeintelServer, params: lsp.CompletionParams):
+    doc, where, found = await _candidates(ls, params.text_document.uri, params.position, identifiers=True)
+    if doc is None:
+        return None
+    line, col = where
+    prefix = navigation.prefix_at(doc.buffer, line, col)
+    raw = doc.buffer.line_bytes(line)
+    start = navigation.Place(doc.rel, line, col - len(prefix.encode()), line, col, raw, raw)
+    here = navigation.Place(doc.rel, line, col, line, col, raw, raw)
+    items = []
+    for rank, cand in enumerate(found):
+        rng = to_range(start if cand.replaces_prefix else here, ls.encoding)
+        items.append(lsp.CompletionItem(
+            label=cand.label if cand.replaces_prefix else (prefix + cand.label)[:120],
+            kind=_COMPLETION_KINDS.get(cand.kind, lsp.CompletionItemKind.Text if not cand.replaces_prefix
+                                       else lsp.CompletionItemKind.Variable),
+            detail=f"codeintel: {cand.source}",
+            sort_text=f"{rank:04d}",
+            filter_text=cand.text if cand.replaces_prefix else prefix + cand.text,
+            text_edit=lsp.TextEdit(rng, cand.text),
+            data={"source": cand.source}))
+    return lsp.CompletionList(is_incomplete=True, items=items)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_INLINE_COMPLETION, lsp.InlineCompletionOptions())
+@_index_errors
+async def inline_completion(ls: CodeintelServer, params: lsp.InlineCompletionParams):
+    doc, where, found = await _candidates(ls, params.text_document.uri, params.position, identifiers=False)
+    if doc is None:
+        return None
+    line, col = where
+    raw = doc.buffer.line_bytes(line)
+    rng = to_range(navigation.Place(doc.rel, line, col, line, col, raw, raw), ls.encoding)
+    return lsp.InlineCompletionList(items=[
+        lsp.InlineCompletionItem(insert_text=c.text, range=rng,
+                                 command=None, filter_text=None) for c in found if c.text])
+
+
+# -------------------------------------------------------------------- merge conflicts
+async def _resolution(ls: CodeintelServer, doc: OpenDocument):
+    key = (doc.uri, doc.version)
+    if key in ls._resolutions:
+        return ls._resolutions[key]
+    text = doc.data.decode("utf-8", "surrogateescape")
+    root = doc.folder.root if doc.folder else None
+    threshold = ls.settings_for(doc.folder).merge_threshold
+    event = threading.Event()
+    try:
+        result = await asyncio.get_running_loop().run_in_executor(
+            ls.model_pool, lambda: resolve_document(doc.uri, text, doc.path, root, ls.resolvers, threshold,
+                                                    ls.encoding, event.is_set))
+    except asyncio.CancelledError:
+        event.set()
+        raise
+    if doc.version is not None:
+        ls._resolutions = {k: v for k, v in ls._resolutions.items() if k[0] != doc.uri}
+        ls._resolutions[key] = result
+    return result
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
+                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+async def code_action(ls: CodeintelServer, params: lsp.CodeActionParams):
+    doc = ls.document(params.text_document.uri)
+    if doc is None or b"<<<<<<<" not in doc.data:
+        return None
+    conflicts = conflict_diagnostics(doc.data.decode("utf-8", "surrogateescape"), ls.encoding)
+    touched = [d for d in conflicts if d.range.start.line <= params.range.end.line
+               and params.range.start.line <= d.range.end.line]
+    if not touched:
+        return None
+    result = await _resolution(ls, doc)
+    action = lsp.CodeAction(title=RESOLVE_TITLE, kind=lsp.CodeActionKind.QuickFix, diagnostics=touched,
+                            is_preferred=True)
+    if result.edit is None:
+        action.disabled = lsp.CodeActionDisabledType(reason=result.message)
+    else:
+        action.title = f"{RESOLVE_TITLE} ({result.resolved} of {result.resolved + result.left})"
+        action.edit = result.edit
+    return [action]
+
+
+# -------------------------------------------------------------------- commands
+def _folder_of_args(ls: CodeintelServer) -> Folder:
+    if not ls.folders:
+        raise JsonRpcException("codeintel: no workspace folder is open", REQUEST_FAILED)
+    return ls.folders[0]
+
+
+@server.command("codeintel.index")
+async def cmd_index(ls: CodeintelServer, *args):
+    results = []
+    for folder in list(ls.folders):
+        if folder.reader is None and folder.open() is not None:
+            raise JsonRpcException(f"codeintel: {folder.problem}", REQUEST_FAILED)
+        results.append(await ls.index_with_progress(folder, f"Indexing {folder.root.name}", history=True))
+    if not results:
+        raise JsonRpcException("codeintel: no workspace folder is open", REQUEST_FAILED)
+    total = {key: sum(r[key] for r in results) for key in ("files", "parsed", "unchanged", "deleted", "skipped")}
+    return {**total, "folders": results}
+
+
+@server.command("codeintel.train")
+async def cmd_train(ls: CodeintelServer, *args):
+    folder = _folder_of_args(ls)
+    feature = args[0] if args else None
+    progress = ls.progress(f"Training the {feature} model")
+    await progress.begin()
+    result = await commands.train(folder.root, feature, progress.report)
+    progress.end(result["message"].splitlines()[-1] if result["message"] else "")
+    return result
+
+
+@server.command("codeintel.report")
+async def cmd_report(ls: CodeintelServer, *args):
+    folder = _folder_of_args(ls)
+    return await asyncio.get_running_loop().run_in_executor(
+        ls.read_pool, lambda: commands.report(folder.root, args[0] if args else {}))
+
+
+@server.command("codeintel.installMergeDriver")
+def cmd_install_merge_driver(ls: CodeintelServer, *args):
+    return commands.install_merge_driver(_folder_of_args(ls).root)
+
+
+@server.command("codeintel.resolveConflicts")
+async def cmd_resolve_conflicts(ls: CodeintelServer, *args):
+    uri = args[0] if args else None
+    if not isinstance(uri, str):
+        raise JsonRpcInvalidParams("codeintel.resolveConflicts needs the document's uri")
+    doc = ls.document(uri)
+    if doc is None:
+        raise JsonRpcException(f"codeintel: no such document: {uri}", REQUEST_FAILED)
+    result = await _resolution(ls, doc)
+    ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Info, f"codeintel: {result.message}"))
+    if result.edit is None:
+        return lsp.WorkspaceEdit(changes={})
+    answer = await ls.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(edit=result.edit, label=RESOLVE_TITLE))
+    if not answer.applied:
+        log.warning("the client did not apply the edit: %s", answer.failure_reason)
+    return result.edit
+
+
+def start(tcp: Optional[str] = None) -> None:
+    """Serve over stdio, or on ``HOST:PORT``."""
+    logging.basicConfig(level=logging.WARNING, format="codeintel-lsp %(levelname)s %(name)s: %(message)s")
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
