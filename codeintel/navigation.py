@@ -3,8 +3,8 @@ definitions (ranked), its references, hover text, a file's symbol tree, and iden
 completion. What the language server (and any other front end) calls; it knows nothing of LSP.
 
 A buffer the editor has open is authoritative for its own file: its facts come from the
-indexer's single-file API (``indexer.extract``) on the unsaved text, the store answers for
-every other file. Positions are the store's: 1-based lines, 0-based UTF-8 byte columns; each
+indexer's single-file API (``indexer.extract``) on the unsaved text (none when it is too big
+to parse: then nothing is said about that file), the store answers for every other file. Positions are the store's: 1-based lines, 0-based UTF-8 byte columns; each
 place carries its line's bytes so a front end can convert columns to its own units.
 """
 from __future__ import annotations
@@ -51,15 +51,31 @@ class Buffer:
     facts: object = None
 
     def __post_init__(self):
-        self._starts = line_starts(self.data)
+        self._line_starts: Optional[list[int]] = None
+
+    @property
+    def starts(self) -> list[int]:
+        """Byte offset of each line's start (computed on first use: seconds for a huge file)."""
+        if self._line_starts is None:
+            self._line_starts = line_starts(self.data)
+        return self._line_starts
 
     def line_bytes(self, line: int) -> bytes:
         """Line ``line`` (1-based) without its line ending; b"" past the end."""
-        if line < 1 or line > len(self._starts):
+        if line < 1:
             return b""
-        start = self._starts[line - 1]
-        end = self._starts[line] - 1 if line < len(self._starts) else len(self.data)
-        return self.data[start:end].rstrip(b"\r")
+        if self._line_starts is None and line < 4096:   # near the top: no need to index every line
+            start = 0
+            for _ in range(line - 1):
+                start = self.data.find(b"\n", start) + 1
+                if start == 0:
+                    return b""
+        else:
+            if line > len(self.starts):
+                return b""
+            start = self.starts[line - 1]
+        end = self.data.find(b"\n", start)
+        return self.data[start:end if end != -1 else len(self.data)].rstrip(b"\r")
 
 
 def line_of(content: bytes, line: int) -> bytes:
@@ -158,7 +174,7 @@ def definitions(store: Optional[Store], buffer: Buffer, line: int, col: int, lim
             return [sym]  # on a definition's own name
     if store is not None:
         candidates += [s for s in store.symbols_named(word.name, limit=500)
-                       if s["path"] != buffer.path or buffer.facts is None]
+                       if s["path"] != buffer.path]
     if not candidates:
         return []
     imports = ([vars(i) for i in buffer.facts.imports] if buffer.facts is not None
@@ -209,7 +225,7 @@ def references(store: Optional[Store], buffer: Buffer, line: int, col: int, incl
     width = len(word.name.encode())
 
     def add(path: str, content_buffer: Buffer, offsets: Iterable[int]) -> None:
-        starts = content_buffer._starts
+        starts = content_buffer.starts
         for offset in offsets:
             ln = bisect_right(starts, offset)
             text = content_buffer.line_bytes(ln)
@@ -219,8 +235,7 @@ def references(store: Optional[Store], buffer: Buffer, line: int, col: int, incl
     if buffer.facts is not None:
         add(buffer.path, buffer, buffer.facts.refs.get(word.name, ()))
     if store is not None:
-        exclude = buffer.path if buffer.facts is not None else None
-        for path, content, offsets in store.reference_sites(word.name, exclude_path=exclude):
+        for path, content, offsets in store.reference_sites(word.name, exclude_path=buffer.path):
             add(path, Buffer(path, content), offsets)
             if len(out) >= limit:
                 break
@@ -228,7 +243,7 @@ def references(store: Optional[Store], buffer: Buffer, line: int, col: int, incl
         syms = [s for s in _buffer_symbols(buffer) if s["name"] == word.name]
         if store is not None:
             syms += [s for s in store.symbols_named(word.name)
-                     if s["path"] != buffer.path or buffer.facts is None]
+                     if s["path"] != buffer.path]
         out = definition_places(store, buffer, syms) + out
     return out[:limit]
 
@@ -289,13 +304,12 @@ def identifier_completions(store: Optional[Store], buffer: Buffer, line: int, co
     for match in re.finditer(r"(?<!\w)" + re.escape(prefix) + r"\w*", text):
         counts[match.group()] = counts.get(match.group(), 0) + 1
     counts[prefix] = counts.get(prefix, 0) - 1  # the word being typed
-    kinds = {s.name: s.kind for s in buffer.facts.symbols} if buffer.facts is not None else {}
+    indexed = store.names_with_prefix(prefix, limit) if store is not None else []
+    kinds = {name: kind for name, kind, _uses in indexed if kind}
+    if buffer.facts is not None:
+        kinds.update((s.name, s.kind) for s in buffer.facts.symbols)
     out = [(n, kinds.get(n), "buffer") for n in sorted(counts, key=lambda n: (-counts[n], n))
            if counts[n] > 0 and n != prefix]
-    seen = {n for n, _, _ in out}
-    if store is not None:
-        for name, kind, _uses in store.names_with_prefix(prefix, limit):
-            if name not in seen and name != prefix:
-                out.append((name, kind, "index"))
-                seen.add(name)
+    seen = {n for n, _, _ in out} | {prefix}
+    out += [(name, kind, "index") for name, kind, _uses in indexed if name not in seen]
     return prefix, out[:limit]

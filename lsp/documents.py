@@ -36,7 +36,12 @@ class OpenDocument:
         self.written_blob: Optional[str] = None
 
     # ---------------------------------------------------------------- edits
-    def apply_changes(self, changes, version: Optional[int], encoding=UTF16) -> None:
+    def apply_changes(self, changes, version: Optional[int], encoding=UTF16, max_file_size: int = 1 << 20) -> None:
+        self.version = version
+        self.stale = True
+        if len(self.data) > max_file_size and self.tree is None:
+            self.data = b""     # not tracked edit by edit: the next refresh takes the client's text
+            return
         for change in changes:
             text = change.text.encode("utf-8", "surrogateescape")
             if getattr(change, "range", None) is None:
@@ -51,8 +56,6 @@ class OpenDocument:
                 self.data = self.tree.data
             else:
                 self.data = self.data[:start] + text + self.data[end:]
-        self.version = version
-        self.stale = True
 
     def offset(self, position: lsp.Position, encoding=UTF16) -> int:
         starts = line_starts(self.data)
@@ -72,10 +75,11 @@ class OpenDocument:
         if expected_text is not None:
             expected = expected_text.encode("utf-8", "surrogateescape")
             if expected != self.data:
-                log.warning("%s: edits out of step with the client's text; reparsing from scratch", self.uri)
-                self.data = expected
+                if self.data:
+                    log.warning("%s: edits out of step with the client's text; reparsing from scratch", self.uri)
                 if self.tree is not None:
                     self.tree.replace(expected)
+            self.data = expected
         rel = self.rel or (self.path.name if self.path else "buffer")
         tree = None
         if len(self.data) > max_file_size:

@@ -443,7 +443,8 @@ def did_change(ls: CodeintelServer, params: lsp.DidChangeTextDocumentParams):
     if doc is None:
         log.warning("didChange for a document that is not open: %s", params.text_document.uri)
         return
-    doc.apply_changes(params.content_changes, params.text_document.version, ls.encoding)
+    doc.apply_changes(params.content_changes, params.text_document.version, ls.encoding,
+                      ls.settings_for(doc.folder).max_file_size)
     ls._resolutions.pop((doc.uri, doc.version), None)
     ls.schedule_refresh(doc)
 
@@ -675,7 +676,7 @@ async def code_action(ls: CodeintelServer, params: lsp.CodeActionParams):
     action = lsp.CodeAction(title=RESOLVE_TITLE, kind=lsp.CodeActionKind.QuickFix, diagnostics=touched,
                             is_preferred=True)
     if result.edit is None:
-        action.disabled = lsp.CodeActionDisabledType(reason=result.message)
+        action.disabled = lsp.CodeActionDisabled(reason=result.message)
     else:
         action.title = f"{RESOLVE_TITLE} ({result.resolved} of {result.resolved + result.left})"
         action.edit = result.edit

@@ -96,7 +96,7 @@ async def lsp_session(repo: Path, spec: str = "visual-studio-code", configuratio
     client: LanguageClient = await config.start()
     if configuration is not None:
         client.set_configuration(configuration)
-    await client.initialize_session(lsp.InitializeParams(
+    client.init_result = await client.initialize_session(lsp.InitializeParams(
         capabilities=client_capabilities(spec), root_uri=uri(repo),
         workspace_folders=[lsp.WorkspaceFolder(uri=uri(repo), name=repo.name)],
         initialization_options=initialization_options))
@@ -114,3 +114,85 @@ def open_doc(client: LanguageClient, path: Path, text: str | None = None, langua
     client.text_document_did_open(lsp.DidOpenTextDocumentParams(
         lsp.TextDocumentItem(uri=uri(path), language_id=language, version=version, text=text)))
     return uri(path)
+
+
+class RawClient:
+    """`codeintel lsp` driven byte by byte: for malformed input that no LSP client library sends.
+    Requests from the server (configuration, progress, registration) are answered with null."""
+
+    def __init__(self, root: Path):
+        import subprocess
+        import threading
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "codeintel", "lsp"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=server_env(), cwd=root)
+        self.messages: list[dict] = []
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.root = root
+
+    def _read(self) -> None:
+        import json
+
+        out = self.proc.stdout
+        while True:
+            length = None
+            while True:
+                line = out.readline()
+                if not line:
+                    return
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+                if line in (b"\r\n", b"\n"):
+                    break
+            message = json.loads(out.read(length))
+            if "method" in message and "id" in message:   # a request from the server
+                self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+            with self._cond:
+                self.messages.append(message)
+                self._cond.notify_all()
+
+    def send_bytes(self, body: bytes) -> None:
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.flush()
+
+    def send(self, message: dict) -> None:
+        import json
+        self.send_bytes(json.dumps(message).encode())
+
+    def request(self, msg_id, method: str, params) -> None:
+        self.send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+
+    def notify(self, method: str, params) -> None:
+        self.send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def response(self, msg_id, timeout: float = 20.0) -> dict:
+        import time
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for message in self.messages:
+                    if message.get("id") == msg_id and "method" not in message:
+                        return message
+                left = deadline - time.monotonic()
+                assert left > 0, f"no response to {msg_id!r} within {timeout}s (server alive: {self.proc.poll() is None})"
+                self._cond.wait(left)
+
+    def initialize(self) -> dict:
+        self.request(1, "initialize", {"processId": None, "rootUri": uri(self.root), "capabilities": {
+            "window": {"workDoneProgress": True}, "workspace": {"configuration": True}}})
+        answer = self.response(1)
+        self.notify("initialized", {})
+        return answer
+
+    def close(self) -> int:
+        try:
+            self.request("bye", "shutdown", None)
+            self.response("bye", timeout=10)
+            self.notify("exit", None)
+            return self.proc.wait(timeout=10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()

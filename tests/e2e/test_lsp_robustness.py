@@ -1,0 +1,158 @@
+"""The language server under bad input: malformed JSON-RPC, malformed params, unknown methods and
+documents, huge files, a locked index, $/cancelRequest. It must answer (an error or a degraded
+result), never crash or hang."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+
+import psutil
+import pytest
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
+
+from lsp_support import APP, RawClient, lsp_session, make_repo, open_doc, position_of, uri
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_malformed_messages_get_errors_and_the_server_keeps_answering(tmp_path):
+    repo = make_repo(tmp_path)
+    client = RawClient(repo)
+    try:
+        assert "capabilities" in client.initialize()["result"]
+        client.send_bytes(b'{"jsonrpc": "2.0", "id": 2, "method": "textDocument/hover", ')   # cut short
+        client.send_bytes(b"\xff\xfe not json at all")
+        client.send_bytes(b"[1, 2, 3]")
+        # well-formed JSON, params of the wrong shape: an InvalidParams answer to that id
+        client.request(3, "textDocument/hover", {"textDocument": 5, "position": "here"})
+        assert client.response(3)["error"]["code"] == -32602
+        client.request(4, "no/such/method", {})
+        assert client.response(4)["error"]["code"] == -32601
+        # a document the client never opened and that does not exist: a null answer
+        missing = {"textDocument": {"uri": uri(repo / "nope.py")}, "position": {"line": 0, "character": 0}}
+        client.request(5, "textDocument/definition", missing)
+        assert client.response(5)["result"] is None
+        client.notify("textDocument/didChange", {"textDocument": {"uri": uri(repo / "nope.py"), "version": 2},
+                                                 "contentChanges": [{"text": "x"}]})
+        client.request(6, "textDocument/hover", {"textDocument": {"uri": "untitled:Untitled-1"},
+                                                 "position": {"line": 0, "character": 0}})
+        assert client.response(6)["result"] is None
+        # after all that, real answers: a file not opened is read from disk
+        at = position_of(APP, "make_shape(")
+        client.request(7, "textDocument/definition", {"textDocument": {"uri": uri(repo / "app.py")},
+                                                      "position": {"line": at.line, "character": at.character}})
+        (loc,) = client.response(7)["result"]
+        assert loc["uri"] == uri(repo / "pkg" / "shapes.py")
+        assert client.close() == 0
+    finally:
+        if client.proc.poll() is None:
+            client.proc.kill()
+
+
+def _training(server: psutil.Process) -> bool:
+    for child in server.children(recursive=True):
+        try:
+            if "train" in child.cmdline():
+                return True
+        except psutil.Error:
+            pass
+    return False
+
+
+def test_cancel_request_stops_the_work(tmp_path):
+    repo = make_repo(tmp_path)
+    client = RawClient(repo)
+    try:
+        client.initialize()
+        server = psutil.Process(client.proc.pid)
+        client.request(10, "workspace/executeCommand", {"command": "codeintel.train", "arguments": ["merge"]})
+        for _ in range(100):   # the training subprocess has started
+            if _training(server):
+                break
+            time.sleep(0.05)
+        client.notify("$/cancelRequest", {"id": 10})
+        assert client.response(10)["error"]["code"] == -32800
+        for _ in range(100):
+            if not _training(server):
+                break
+            time.sleep(0.05)
+        assert not _training(server)
+        client.request(11, "workspace/symbol", {"query": "Circle"})
+        assert [s["name"] for s in client.response(11)["result"]][0] == "Circle"
+        assert client.close() == 0
+    finally:
+        if client.proc.poll() is None:
+            client.proc.kill()
+
+
+@pytest.mark.asyncio
+async def test_huge_files_degrade_without_parsing(tmp_path):
+    repo = make_repo(tmp_path)
+    big = repo / "big.py"
+    big.write_text("".join(f"def f{i}():\n    return {i}\n" for i in range(200)))   # ~4 KB
+    async with lsp_session(repo, configuration={"codeintel": {"index": {"maxFileSize": "2K"}}}) as client:
+        doc = open_doc(client, big)
+        for _ in range(50):
+            symbols = await client.text_document_document_symbol_async(
+                lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(doc)))
+            if not symbols:
+                break
+            await asyncio.sleep(0.1)   # the configuration arrives just after initialize
+        assert symbols == []
+        hover = await client.text_document_hover_async(lsp.HoverParams(
+            lsp.TextDocumentIdentifier(doc), lsp.Position(0, 5)))
+        assert hover is None
+        # a 30 MB buffer: opened, edited, asked about, all answered at once
+        huge = "x = 1\n" * 5_000_000
+        doc2 = open_doc(client, repo / "huge.py", huge)
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=doc2, version=2),
+            content_changes=[lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)), text="y = 2\n")]))
+        started = time.monotonic()
+        assert await client.text_document_document_symbol_async(
+            lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(doc2))) == []
+        assert time.monotonic() - started < 10
+        # other files are still served normally
+        app = open_doc(client, repo / "app.py")
+        found = await client.text_document_definition_async(lsp.DefinitionParams(
+            lsp.TextDocumentIdentifier(app), position_of(APP, "make_shape(")))
+        assert found[0].uri == uri(repo / "pkg" / "shapes.py")
+
+
+@pytest.mark.asyncio
+async def test_a_locked_index_delays_writes_but_not_answers(tmp_path):
+    repo = make_repo(tmp_path)
+    async with lsp_session(repo) as client:
+        await asyncio.sleep(1.0)   # let the start-up refresh finish
+        lock = sqlite3.connect(str(repo / ".codeintel" / "index.db"), isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")   # another process holds the write lock
+        try:
+            doc = open_doc(client, repo / "app.py")
+            text = APP + "\n\ndef locked_out():\n    return main()\n"
+            client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=doc, version=2),
+                content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text)]))
+            started = time.monotonic()
+            found = await client.text_document_definition_async(lsp.DefinitionParams(
+                lsp.TextDocumentIdentifier(doc), position_of(text, "main()")))
+            assert found[0].range.start == position_of(text, "main")   # from the unsaved buffer
+            refs = await client.text_document_references_async(lsp.ReferenceParams(
+                text_document=lsp.TextDocumentIdentifier(doc), position=position_of(text, "Circle(2"),
+                context=lsp.ReferenceContext(include_declaration=False)))
+            assert {r.uri for r in refs} == {doc, uri(repo / "pkg" / "shapes.py")}
+            assert time.monotonic() - started < 1.5
+            with pytest.raises(JsonRpcException, match="cannot be written"):
+                await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="codeintel.index"))
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        # once the lock is gone the buffer reaches the index (the write is retried)
+        for _ in range(150):
+            found = await client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query="locked_out"))
+            if found:
+                break
+            await asyncio.sleep(0.1)
+        assert [s.name for s in found] == ["locked_out"]
