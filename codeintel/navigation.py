@@ -10,7 +10,6 @@ place carries its line's bytes so a front end can convert columns to its own uni
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
@@ -224,19 +223,21 @@ def references(store: Optional[Store], buffer: Buffer, line: int, col: int, incl
     out: list[Place] = []
     width = len(word.name.encode())
 
-    def add(path: str, content_buffer: Buffer, offsets: Iterable[int]) -> None:
-        starts = content_buffer.starts
+    def add(path: str, content: bytes, offsets: Iterable[int]) -> None:
+        line, last = 1, 0     # offsets ascend: count the newlines between one and the next
         for offset in offsets:
-            ln = bisect_right(starts, offset)
-            text = content_buffer.line_bytes(ln)
-            c = offset - starts[ln - 1]
-            out.append(Place(path, ln, c, ln, c + width, text, text))
+            line += content.count(b"\n", last, offset)
+            last = offset
+            start = content.rfind(b"\n", 0, offset) + 1
+            end = content.find(b"\n", offset)
+            text = content[start:end if end != -1 else len(content)].rstrip(b"\r")
+            out.append(Place(path, line, offset - start, line, offset - start + width, text, text))
 
     if buffer.facts is not None:
-        add(buffer.path, buffer, buffer.facts.refs.get(word.name, ()))
+        add(buffer.path, buffer.data, buffer.facts.refs.get(word.name, ()))
     if store is not None:
         for path, content, offsets in store.reference_sites(word.name, exclude_path=buffer.path):
-            add(path, Buffer(path, content), offsets)
+            add(path, content, offsets)
             if len(out) >= limit:
                 break
     if include_declaration:

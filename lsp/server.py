@@ -151,10 +151,16 @@ class CodeintelServer(LanguageServer):
             return doc.uri
         return from_fs_path(str(folder.root / rel)) if folder is not None else doc.uri
 
-    def cursor(self, doc: OpenDocument, position: lsp.Position) -> tuple[int, int]:
-        """(1-based line, byte column) of an LSP position in the document."""
-        line = position.line + 1
-        return line, from_client_col(doc.buffer.line_bytes(line), position.character, self.encoding)
+    def at(self, params) -> tuple[Optional[OpenDocument], object, int, int]:
+        """The document of a text-document-position request, its folder's store (None outside
+        any index), and the position as (1-based line, byte column); (None, None, 0, 0) when
+        there is no such document."""
+        doc = self.document(params.text_document.uri)
+        if doc is None:
+            return None, None, 0, 0
+        line = params.position.line + 1
+        col = from_client_col(doc.buffer.line_bytes(line), params.position.character, self.encoding)
+        return doc, doc.folder.reader if doc.folder else None, line, col
 
     # ---------------------------------------------------------------- freshness
     def refresh(self, doc: OpenDocument) -> None:
@@ -532,11 +538,9 @@ async def workspace_symbol(ls: CodeintelServer, params: lsp.WorkspaceSymbolParam
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
 @_index_errors
 def definition(ls: CodeintelServer, params: lsp.DefinitionParams):
-    doc = ls.document(params.text_document.uri)
+    doc, store, line, col = ls.at(params)
     if doc is None:
         return None
-    store = doc.folder.reader if doc.folder else None
-    line, col = ls.cursor(doc, params.position)
     syms = navigation.definitions(store, doc.buffer, line, col)
     places = navigation.definition_places(store, doc.buffer, syms)
     return [lsp.Location(ls.uri_of(doc.folder, doc, p.path), to_range(p, ls.encoding)) for p in places] or None
@@ -545,11 +549,9 @@ def definition(ls: CodeintelServer, params: lsp.DefinitionParams):
 @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
 @_index_errors
 async def references(ls: CodeintelServer, params: lsp.ReferenceParams):
-    doc = ls.document(params.text_document.uri)
+    doc, store, line, col = ls.at(params)
     if doc is None:
         return None
-    store = doc.folder.reader if doc.folder else None
-    line, col = ls.cursor(doc, params.position)
     include = params.context.include_declaration if params.context else True
     places = await asyncio.get_running_loop().run_in_executor(
         ls.read_pool, lambda: navigation.references(store, doc.buffer, line, col, include))
@@ -559,11 +561,9 @@ async def references(ls: CodeintelServer, params: lsp.ReferenceParams):
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 @_index_errors
 def hover(ls: CodeintelServer, params: lsp.HoverParams):
-    doc = ls.document(params.text_document.uri)
+    doc, store, line, col = ls.at(params)
     if doc is None:
         return None
-    store = doc.folder.reader if doc.folder else None
-    line, col = ls.cursor(doc, params.position)
     word = navigation.word_at(doc.buffer, line, col)
     text = navigation.hover_markdown(navigation.definitions(store, doc.buffer, line, col))
     if word is None or text is None:
@@ -576,11 +576,9 @@ def hover(ls: CodeintelServer, params: lsp.HoverParams):
 
 # -------------------------------------------------------------------- completion
 async def _candidates(ls: CodeintelServer, uri: str, position: lsp.Position, identifiers: bool):
-    doc = ls.document(uri)
+    doc, store, line, col = ls.at(lsp.TextDocumentPositionParams(lsp.TextDocumentIdentifier(uri), position))
     if doc is None:
         return None, None, []
-    store = doc.folder.reader if doc.folder else None
-    line, col = ls.cursor(doc, position)
     event = ls.cancellation.start(uri)
     settings = ls.settings_for(doc.folder)
     root = doc.folder.root if doc.folder else None

@@ -108,6 +108,19 @@ async def lsp_session(repo: Path, spec: str = "visual-studio-code", configuratio
         await client.stop()
 
 
+async def symbols_named(client: LanguageClient, query: str, tries: int = 50) -> list:
+    """workspace/symbol until it finds something (index writes are asynchronous)."""
+    import asyncio
+
+    found = []
+    for _ in range(tries):
+        found = await client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query=query))
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    return found
+
+
 def open_doc(client: LanguageClient, path: Path, text: str | None = None, language: str = "python",
              version: int = 1) -> str:
     text = path.read_text("utf-8") if text is None else text

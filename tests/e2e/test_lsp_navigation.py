@@ -3,13 +3,12 @@ with non-ASCII text before the names (UTF-16 columns), and the index kept fresh 
 unsaved buffers, saves and watched-file events."""
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from lsprotocol import types as lsp
 
 from conftest import cli_json
-from lsp_support import APP, SHAPES, lsp_session, make_repo, open_doc, position_of, uri
+from lsp_support import symbols_named, APP, SHAPES, lsp_session, make_repo, open_doc, position_of, uri
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(90)]
 
@@ -104,11 +103,7 @@ async def test_unsaved_edits_are_indexed_and_visible(tmp_path):
             lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(doc)))
         assert [s.name for s in symbols] == ["main", "café_total"]
         # the index has it too (after the debounced write), for other files and the CLI
-        for _ in range(50):
-            found = await client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query="café"))
-            if found:
-                break
-            await asyncio.sleep(0.1)
+        found = await symbols_named(client, "café")
         assert [s.name for s in found] == ["café_total"]
         assert found[0].location.range.start == position_of(new_text, "café_total")
         assert cli_json("symbols", "café", "--repo", repo)[0]["qualname"] == "café_total"
@@ -116,9 +111,5 @@ async def test_unsaved_edits_are_indexed_and_visible(tmp_path):
         (repo / "pkg" / "util.py").write_text("def brand_new():\n    return 1\n")
         client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(
             [lsp.FileEvent(uri=uri(repo / "pkg" / "util.py"), type=lsp.FileChangeType.Changed)]))
-        for _ in range(50):
-            found = await client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query="brand_new"))
-            if found:
-                break
-            await asyncio.sleep(0.1)
+        found = await symbols_named(client, "brand_new")
         assert [s.name for s in found] == ["brand_new"]
