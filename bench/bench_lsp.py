@@ -20,8 +20,9 @@ anything is timed (``--tree PATH`` uses another tree, copied the same way). Meas
 4. **idle memory**: the server's RSS after all of that, with no model loaded (target < 300 MB);
    whether torch is mapped into the process is checked too.
 
-Run from the repository root: ``python3 bench/bench_lsp.py [--json bench/results/bench_lsp.json]``
-(about 2 minutes on 2 cores, most of it the initial index).
+Run from the repository root: ``python3 bench/bench_lsp.py [--json bench/results/bench_lsp.json]
+[--workdir DIR]`` (a few minutes on 2 cores, most of it the initial index; ``--workdir`` keeps the
+indexed copy so that a rerun skips it).
 """
 from __future__ import annotations
 
@@ -78,6 +79,9 @@ def big_module() -> str:
 def prepare(tree_arg, workdir: Path) -> Path:
     source = Path(tree_arg) if tree_arg else Path(sysconfig.get_paths()["stdlib"])
     tree = workdir / "tree"
+    if (tree / ".codeintel" / "index.db").is_file():   # --workdir of an earlier run: already indexed
+        print(f"reusing the index of {tree}", file=sys.stderr)
+        return tree
     shutil.copytree(source, tree, symlinks=True, ignore_dangling_symlinks=True, ignore=shutil.ignore_patterns(*IGNORED))
     (tree / "bench_big.py").write_text(big_module())
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -91,6 +95,7 @@ def prepare(tree_arg, workdir: Path) -> Path:
 # ------------------------------------------------------------------ LSP client
 async def start_server(tree: Path) -> tuple[LanguageClient, float]:
     client = LanguageClient("bench", "1")
+    client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)(lambda params: None)
     started = time.perf_counter()
     await client.start_io(sys.executable, "-m", "codeintel", "lsp", env={**os.environ, "PYTHONPATH": str(REPO)})
     await client.initialize_async(lsp.InitializeParams(
@@ -244,7 +249,9 @@ def process_memory(pid: int) -> dict:
 
 async def main_async(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-lsp-") as tmp:
-        tree = prepare(args.tree, Path(tmp))
+        workdir = Path(args.workdir) if args.workdir else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        tree = prepare(args.tree, workdir)
         files = sorted(p for p in tree.rglob("*.py") if ".codeintel" not in p.parts)
         results = {"tree": {"files": sum(1 for p in tree.rglob("*") if p.is_file() and ".codeintel" not in p.parts),
                             "python_files": len(files)}}
@@ -315,6 +322,7 @@ def main() -> None:
     parser.add_argument("--open-files", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--workdir", help="keep the copied, indexed tree here (a later run reuses it)")
     args = parser.parse_args()
     results = asyncio.run(main_async(args))
     print_table(results)

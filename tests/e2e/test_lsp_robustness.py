@@ -45,6 +45,9 @@ def test_malformed_messages_get_errors_and_the_server_keeps_answering(tmp_path):
                                                       "position": {"line": at.line, "character": at.character}})
         (loc,) = client.response(7)["result"]
         assert loc["uri"] == uri(repo / "pkg" / "shapes.py")
+        # navigation never loads the heavy libraries
+        maps = [m.path for m in psutil.Process(client.proc.pid).memory_maps()]
+        assert not any("torch" in path or "transformers" in path for path in maps)
         assert client.close() == 0
     finally:
         if client.proc.poll() is None:
@@ -152,3 +155,49 @@ async def test_a_locked_index_delays_writes_but_not_answers(tmp_path):
         # once the lock is gone the buffer reaches the index (the write is retried)
         found = await symbols_named(client, "locked_out", tries=150)
         assert [s.name for s in found] == ["locked_out"]
+
+
+def test_tcp_transport_and_a_bad_address(tmp_path):
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import cli
+    from lsp_support import server_env
+
+    bad = cli("lsp", "--tcp", "no-port-here")
+    assert bad.returncode == 2 and "expected HOST:PORT" in bad.stderr and "Traceback" not in bad.stderr
+
+    repo = make_repo(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "codeintel", "lsp", "--tcp", f"127.0.0.1:{port}"],
+                            env=server_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the server never listened")
+        with conn:
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                               "params": {"processId": None, "rootUri": uri(repo), "capabilities": {}}}).encode()
+            conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, rest = data.split(b"\r\n\r\n", 1)
+            length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1])
+            while len(rest) < length:
+                rest += conn.recv(65536)
+            answer = json.loads(rest[:length])
+        assert answer["id"] == 1 and answer["result"]["serverInfo"]["name"] == "codeintel"
+        assert answer["result"]["capabilities"]["definitionProvider"]
+    finally:
+        proc.kill()
+        proc.wait()
