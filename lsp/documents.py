@@ -14,7 +14,6 @@ from typing import Optional
 from lsprotocol import types as lsp
 
 from codeintel.navigation import Buffer
-from codeintel.store import line_starts
 from indexer.files import git_blob_id
 
 from .folders import Folder
@@ -58,11 +57,14 @@ class OpenDocument:
                 self.data = self.data[:start] + text + self.data[end:]
 
     def offset(self, position: lsp.Position, encoding=UTF16) -> int:
-        starts = line_starts(self.data)
-        if position.line >= len(starts):
-            return len(self.data)
-        start = starts[position.line]
-        end = starts[position.line + 1] - 1 if position.line + 1 < len(starts) else len(self.data)
+        """Byte offset of an LSP position (clamped to the line's end and the text's)."""
+        start = 0
+        for _ in range(position.line):      # a scan to the line: no index of every line's start
+            start = self.data.find(b"\n", start) + 1
+            if start == 0:
+                return len(self.data)
+        end = self.data.find(b"\n", start)
+        end = len(self.data) if end == -1 else end
         return start + from_client_col(self.data[start:end], position.character, encoding)
 
     # ---------------------------------------------------------------- facts

@@ -38,3 +38,11 @@ def to_range(place: Place, encoding=UTF16) -> lsp.Range:
     return lsp.Range(
         lsp.Position(place.line - 1, to_client_col(place.line_text, place.col, encoding)),
         lsp.Position(place.end_line - 1, to_client_col(place.end_line_text, place.end_col, encoding)))
+
+
+def location_json(uri: str, place: Place, encoding=UTF16) -> dict:
+    """A Location as plain JSON: for answers of thousands of locations (references), where
+    building and converting lsprotocol objects would cost more than finding them."""
+    return {"uri": uri, "range": {
+        "start": {"line": place.line - 1, "character": to_client_col(place.line_text, place.col, encoding)},
+        "end": {"line": place.end_line - 1, "character": to_client_col(place.end_line_text, place.end_col, encoding)}}}

@@ -34,7 +34,7 @@ from .completion import Cancellation, candidates
 from .documents import OpenDocument
 from .folders import Folder, Settings
 from .merge import MergeResolvers, conflict_diagnostics, resolve_document
-from .positions import from_client_col, to_range
+from .positions import from_client_col, location_json, to_range
 
 log = logging.getLogger(__name__)
 
@@ -553,9 +553,16 @@ async def references(ls: CodeintelServer, params: lsp.ReferenceParams):
     if doc is None:
         return None
     include = params.context.include_declaration if params.context else True
-    places = await asyncio.get_running_loop().run_in_executor(
-        ls.read_pool, lambda: navigation.references(store, doc.buffer, line, col, include))
-    return [lsp.Location(ls.uri_of(doc.folder, doc, p.path), to_range(p, ls.encoding)) for p in places] or None
+
+    def find():
+        uris: dict = {}
+        out = []
+        for place in navigation.references(store, doc.buffer, line, col, include):
+            if place.path not in uris:
+                uris[place.path] = ls.uri_of(doc.folder, doc, place.path)
+            out.append(location_json(uris[place.path], place, ls.encoding))
+        return out or None
+    return await asyncio.get_running_loop().run_in_executor(ls.read_pool, find)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)

@@ -12,10 +12,11 @@ import os
 import re
 import sys
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 import sqlite3
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
@@ -63,11 +64,13 @@ _CAMEL_WORD = re.compile(r"\w*(?:[a-z0-9][A-Z]|[A-Z][A-Z][a-z])\w*")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
+@lru_cache(maxsize=4096)
 def search_terms(text: str) -> str:
     """What the full-text index keeps of a chunk: each distinct word once, then the same
     words cut at camelCase boundaries (``parseHTTPFile`` -> parse HTTP File; the FTS
     tokenizer already splits at underscores). Search never asks for phrases, so this finds
-    what the whole text would, in a fraction of the space."""
+    what the whole text would, in a fraction of the space. Cached: re-indexing a file after an
+    edit (the language server) recomputes only the chunks that changed."""
     words = " ".join(dict.fromkeys(_WORD.findall(text)))
     camel = " ".join(_CAMEL_WORD.findall(words))
     return words + "\n" + _CAMEL_BOUNDARY.sub(" ", camel) if camel else words
@@ -138,13 +141,14 @@ def prepare_record(record: "FileRecord") -> "FileRecord":
     content = record.content or b""
     functions = sorted((ch for ch in facts.chunks if ch.kind in ("function", "method")),
                        key=lambda ch: ch.start_byte)
+    function_starts = [f.start_byte for f in functions]
     chunks = []
     for ch in facts.chunks:
         if ch.kind in ("function", "method", "window"):
             text = content[ch.start_byte:ch.end_byte].decode("utf-8", "replace")
-        else:
-            text = _own_text(content, ch, [f for f in functions if ch.start_byte <= f.start_byte < ch.end_byte
-                                           and f.end_byte <= ch.end_byte])
+        else:   # the functions that start inside the chunk, found by bisection (not a scan of all)
+            inside = functions[bisect_left(function_starts, ch.start_byte):bisect_left(function_starts, ch.end_byte)]
+            text = _own_text(content, ch, [f for f in inside if f.end_byte <= ch.end_byte])
         chunks.append((ch.symbol, ch.kind, ch.name, ch.start_line, ch.end_line, ch.start_byte, ch.end_byte,
                        search_terms(ch.name), search_terms(text)))
     record.facts = PreparedFacts(
@@ -393,11 +397,14 @@ class Store:
             " WHERE f.path = ? ORDER BY i.line", (path,))]
 
     def reference_sites(self, name: str, exclude_path: Optional[str] = None) -> Iterator[tuple[str, bytes, list[int]]]:
-        """(path, content, byte offsets) of each file that uses identifier ``name``."""
-        for path, content, blob in self.conn.execute(
-                "SELECT f.path, f.content, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
-                " WHERE r.name = ? AND f.path IS NOT ? ORDER BY f.path", (name, exclude_path)):
-            yield path, content or b"", unpack_offsets(blob)
+        """(path, content, byte offsets) of each file that uses identifier ``name``, in path
+        order; each file's content is read only when the caller gets that far."""
+        sites = self.conn.execute(
+            "SELECT f.id, f.path, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
+            " WHERE r.name = ? AND f.path IS NOT ? ORDER BY f.path", (name, exclude_path)).fetchall()
+        for file_id, path, blob in sites:
+            row = self.conn.execute("SELECT content FROM files WHERE id=?", (file_id,)).fetchone()
+            yield path, (row[0] if row else None) or b"", unpack_offsets(blob)
 
     def names_with_prefix(self, prefix: str, limit: int = 50) -> list[tuple[str, Optional[str], int]]:
         """Identifiers starting with ``prefix`` (case-sensitive, by the name indexes): (name, the kind
