@@ -3,18 +3,16 @@ diagnostics and the resolving code action, workspace/configuration, executeComma
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 
-from conftest import ROOT, commit_all, git, init_repo
-from lsp_support import APP, lsp_session, make_repo, open_doc, position_of, uri
+from conftest import commit_all, git, init_repo
+from lsp_support import APP, lsp_session, make_repo, open_doc, position_of
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
 
