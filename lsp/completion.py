@@ -39,26 +39,29 @@ def model_complete() -> tuple[Optional[Callable], Optional[str]]:
 
 
 def completion_settings(root: Optional[Path], overrides: dict):
-    """The completion feature's settings (its config.toml section) with the client's
-    overrides applied, or None to let the feature load its own."""
+    """The completion feature's settings (``[completion]`` of .codeintel/config.toml, loaded by
+    ``codeintel.config``) with the client's overrides applied; None to let the feature load
+    its own (no overrides, or a codeintel without those settings)."""
     if not overrides:
         return None
     try:
-        import codeintel.completion as feature
-    except ImportError:
+        from codeintel import config
+        load = config.load_completion_settings
+    except (ImportError, AttributeError):
         return None
-    cls = getattr(feature, "CompletionSettings", None)
-    if cls is None:
-        return None
-    loader = getattr(feature, "load_settings", None) or getattr(feature, "load_completion_settings", None)
     try:
-        settings = loader(root) if loader and root else cls()
-    except Exception:  # noqa: BLE001 - a bad config.toml: the client's settings still apply
-        settings = cls()
-    for key, value in overrides.items():
-        if hasattr(settings, key):
-            setattr(settings, key, value)
-    return settings
+        base = load(root) if root is not None else None
+    except Exception as exc:  # noqa: BLE001 - a bad config.toml: the client's settings still apply
+        log.warning("completion settings: %s", exc)
+        base = None
+    if base is None:
+        from codeintel.completion import CompletionSettings
+        base = CompletionSettings()
+    try:
+        return base.updated(overrides)
+    except Exception as exc:  # noqa: BLE001 - a bad client value: say so, keep the file's settings
+        log.warning("codeintel.completion settings ignored: %s", exc)
+        return base
 
 
 class Cancellation:

@@ -180,13 +180,8 @@ async def workspace_symbol(ls: CodeintelServer, params: lsp.WorkspaceSymbolParam
             if folder.reader is None:
                 continue
             rows = folder.reader.symbols(params.query or None, limit=200)
-            contents = {}
-            for row in rows:
-                if row["path"] not in contents:
-                    contents[row["path"]] = navigation.Buffer(row["path"], folder.reader.file_content(row["path"]) or b"")
-                text = contents[row["path"]].line_bytes(row["line"])
-                place = navigation.Place(row["path"], row["line"], row["col"], row["line"],
-                                         row["col"] + len(row["name"].encode()), text, text)
+            places = navigation.definition_places(folder.reader, navigation.Buffer(None, b""), rows)
+            for row, place in zip(rows, places):
                 out.append(lsp.SymbolInformation(
                     name=row["qualname"], kind=_KINDS.get(row["kind"], lsp.SymbolKind.Variable),
                     location=lsp.Location(from_fs_path(str(folder.root / row["path"])), to_range(place, ls.encoding)),
