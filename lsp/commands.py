@@ -16,18 +16,27 @@ Report = Callable[[str, Optional[int]], None]     # (message, percentage)
 TRAINABLE = ("merge", "completion", "sketch", "edits", "clones")
 
 
+class Stopped(Exception):
+    """An index run given up because the server shuts down (the store stays consistent)."""
+
+
 def index_folder(folder, report: Report, history: bool = True) -> dict:
-    """Refresh a folder's index (only changed files are parsed); runs on its writer thread."""
+    """Refresh a folder's index (only changed files are parsed); runs on its writer thread and
+    stops at the next file once the folder is closing (each batch is its own transaction)."""
     from indexer.pipeline import index_repository
     from codeintel.config import load_index_settings
 
     settings = load_index_settings(folder.root)
 
     def progress(phase: str, done: int, total: int) -> None:
+        if folder.closing.is_set():
+            raise Stopped(f"{folder.root}: the server is shutting down")
         if total:
             report(f"{folder.root.name}: {phase} {done}/{total}", int(100 * done / total))
 
-    result = index_repository(folder.root, max_file_size=folder.settings.max_file_size,
+    # workers=1: parsed in this process. The indexer's worker pool forks, and a fork of a process
+    # with running threads (this server's) can inherit a lock held mid-call and hang for ever.
+    result = index_repository(folder.root, max_file_size=folder.settings.max_file_size, workers=1,
                               history=history and settings.history, max_commits=settings.max_commits,
                               since=settings.since, progress=progress, store=folder.writer)
     return {"root": result.root, "files": result.listed, "parsed": result.parsed, "unchanged": result.unchanged,

@@ -76,10 +76,7 @@ async def initialized(ls: CodeintelServer, params: lsp.InitializedParams):
 
 @server.feature(lsp.SHUTDOWN)
 def shutdown(ls: CodeintelServer, params):
-    for folder in ls.folders:
-        folder.close()
-    ls.model_pool.shutdown(wait=False, cancel_futures=True)
-    ls.read_pool.shutdown(wait=False, cancel_futures=True)
+    ls.stop_work()
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)

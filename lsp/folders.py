@@ -72,6 +72,7 @@ class Folder:
         self.problem: Optional[str] = None       # why the index cannot be used, when it cannot
         self.settings = Settings()
         self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"codeintel-write-{self.root.name}")
+        self.closing = threading.Event()          # set on shutdown: a running index job stops
         self._lock = threading.Lock()
         try:
             from codeintel.config import load_index_settings
@@ -126,11 +127,21 @@ class Folder:
         return self.submit(lambda store: store.delete_paths(paths))
 
     def close(self) -> None:
-        self._writes.shutdown(wait=False, cancel_futures=True)
-        for store in (self.reader, self.writer):
-            if store is not None:
-                try:
-                    store.close()
-                except sqlite3.Error:
-                    pass
-        self.reader = self.writer = None
+        """Stop: a running index job gives up at its next file, queued writes finish, then the
+        connections close on the writer thread (never under a running transaction)."""
+        self.closing.set()
+        try:
+            self._writes.submit(self._close_stores)
+        except RuntimeError:     # closed already
+            return
+        self._writes.shutdown(wait=False)
+
+    def _close_stores(self) -> None:
+        with self._lock:
+            for store in (self.reader, self.writer):
+                if store is not None:
+                    try:
+                        store.close()
+                    except sqlite3.Error:
+                        pass
+            self.reader = self.writer = None

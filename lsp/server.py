@@ -88,6 +88,18 @@ class CodeintelServer(LanguageServer):
         self._resolutions: dict[tuple[str, Optional[int]], object] = {}
         self._folder_lock = threading.Lock()
 
+    def stop_work(self) -> None:
+        """Stop background work (index runs, queued model calls) so that the process can exit."""
+        for folder in self.folders:
+            folder.close()
+        self.model_pool.shutdown(wait=False, cancel_futures=True)
+        self.read_pool.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self):
+        """The connection is gone (exit, or the client vanished): stop everything."""
+        self.stop_work()
+        super().shutdown()
+
     # ---------------------------------------------------------------- helpers
     @property
     def encoding(self):
@@ -285,6 +297,9 @@ class CodeintelServer(LanguageServer):
         try:
             result = await asyncio.wrap_future(folder.submit(
                 lambda store: commands.index_folder(folder, progress.report, history=history)))
+        except commands.Stopped as exc:
+            progress.end(str(exc))
+            raise JsonRpcException(f"codeintel: {exc}", REQUEST_FAILED) from None
         except (StoreError, sqlite3.Error) as exc:
             progress.end(f"failed: {exc}")
             raise JsonRpcException(f"codeintel: the index of {folder.root} cannot be written ({exc})",
