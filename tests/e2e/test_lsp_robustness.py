@@ -201,3 +201,32 @@ def test_tcp_transport_and_a_bad_address(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_shutdown_during_the_first_index_exits_promptly_and_leaves_a_usable_index(tmp_path):
+    from conftest import cli, cli_json
+
+    repo = make_repo(tmp_path, index=False)
+    for i in range(300):   # enough files for the indexer to want its worker pool
+        (repo / "pkg" / f"gen_{i}.py").write_text("".join(f"def f_{i}_{j}(x):\n    return x + {j}\n"
+                                                          for j in range(40)))
+    client = RawClient(repo)
+    try:
+        client.initialize()
+        for _ in range(300):     # until the server reports progress on building the index
+            if any(m.get("method") == "$/progress" and m["params"]["value"].get("kind") == "report"
+                   for m in list(client.messages)):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("no indexing progress reported")
+        started = time.monotonic()
+        assert client.close() == 0
+        assert time.monotonic() - started < 15
+    finally:
+        if client.proc.poll() is None:
+            client.proc.kill()
+    stats = cli_json("stats", "--repo", repo)                   # consistent, whatever was done
+    assert stats["files"].get("ok", 0) < 304                    # it really stopped half-way
+    cli("index", repo, "--quiet", check=0)                      # and the next run finishes the job
+    assert cli_json("symbols", "f_299_39", "--repo", repo)[0]["path"] == "pkg/gen_299.py"
