@@ -33,6 +33,7 @@ class OpenDocument:
         self.degraded: Optional[str] = None   # why the buffer is not parsed (too big, binary…)
         self.stale = True
         self.written_blob: Optional[str] = None
+        self.has_diagnostics = False  # whether the client shows diagnostics of ours for it
 
     # ---------------------------------------------------------------- edits
     def apply_changes(self, changes, version: Optional[int], encoding=UTF16, max_file_size: int = 1 << 20) -> None:

@@ -249,6 +249,9 @@ class CodeintelServer(LanguageServer):
         diagnostics = []
         if settings.conflict_markers and b"<<<<<<<" in doc.data:
             diagnostics = conflict_diagnostics(doc.data.decode("utf-8", "surrogateescape"), self.encoding)
+        if not diagnostics and not doc.has_diagnostics:
+            return      # nothing to say, nothing to clear
+        doc.has_diagnostics = bool(diagnostics)
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diagnostics, version=doc.version))
 
