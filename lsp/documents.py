@@ -97,9 +97,11 @@ class OpenDocument:
                 tree = self.tree.current()
         try:
             record = index_file(None, rel, max_file_size, data=self.data, tree=tree)
-        except RecursionError:
+        except Exception as exc:  # noqa: BLE001 - as the indexer does: one odd buffer is skipped, with why
             from codeintel.store import FileRecord
-            record = FileRecord(rel, "skipped", "too deeply nested to index")
+            reason = ("too deeply nested to index" if isinstance(exc, RecursionError)
+                      else f"indexer error: {type(exc).__name__}: {exc}"[:200])
+            record = FileRecord(rel, "skipped", reason)
         self.degraded = record.reason if record.facts is None else None
         self.record = record
         self.buffer = Buffer(self.rel, self.data, record.facts)
