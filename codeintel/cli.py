@@ -620,6 +620,20 @@ def report(path, sections, html_file, sarif_file, as_json):
             click.echo(f"wrote the {label} to {target}", err=True)
 
 
+# ---------------------------------------------------------------------------------------- lsp
+@main.command()
+@click.option("--tcp", "tcp", metavar="HOST:PORT", default=None, help="Listen on TCP instead of stdio.")
+def lsp(tcp):
+    """The language server (stdio by default): navigation, completion, merge conflicts."""
+    if tcp is not None:
+        host, sep, port = tcp.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise Failure(f"--tcp {tcp}: expected HOST:PORT, e.g. 127.0.0.1:2087", EXIT_USAGE)
+    from lsp.server import start
+
+    start(tcp)
+
+
 # ---------------------------------------------------------------------------------------- entry
 def run(argv: Optional[list[str]] = None) -> int:
     """Entry point: every failure becomes one line on stderr and a documented exit code."""

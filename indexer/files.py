@@ -147,6 +147,18 @@ def check_file(abs_path: str, rel_path: str, max_file_size: int) -> FileCheck:
     if len(data) > max_file_size:  # grew since the stat
         check.reason = f"over the size limit (> {max_file_size:,} bytes)"
         return check
+    return check_content(rel_path, data, check, spec)
+
+
+def check_content(rel_path: str, data: bytes, check: Optional[FileCheck] = None,
+                  spec: Optional[LanguageSpec] = None, max_file_size: Optional[int] = None) -> FileCheck:
+    """The checks that need only the bytes (language by shebang, binary, minified, and the size
+    limit when given): shared by files on disk and an editor's unsaved buffers."""
+    check = check or FileCheck(size=len(data))
+    spec = spec or language_for_path(rel_path)
+    if max_file_size is not None and len(data) > max_file_size:
+        check.reason = f"over the size limit ({len(data):,} bytes > {max_file_size:,})"
+        return check
     if spec is None:
         spec = language_for_shebang(data[:256].split(b"\n", 1)[0])
         if spec is None:

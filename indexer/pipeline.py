@@ -21,7 +21,7 @@ from typing import Callable, Optional
 from codeintel.store import FileRecord, Store, prepare_record, store_path
 
 from .extract import extract
-from .files import DEFAULT_MAX_FILE_SIZE, check_file, list_files
+from .files import DEFAULT_MAX_FILE_SIZE, check_content, check_file, list_files
 from .languages import language_for_path
 
 BATCH_FILES = 64          # files per write transaction
@@ -56,26 +56,46 @@ def _index_one(job: tuple[str, str, int, Optional[str]]) -> FileRecord:
     abs_path, rel_path, max_file_size, old_blob = job
     try:
         chk = check_file(abs_path, rel_path, max_file_size)
-        if chk.spec is None:
-            return FileRecord(rel_path, "skipped", chk.reason, size=chk.size, mtime_ns=chk.mtime_ns)
-        if chk.blob == old_blob:
+        if chk.spec is not None and chk.blob == old_blob:
             return FileRecord(rel_path, "unchanged", size=chk.size, mtime_ns=chk.mtime_ns, blob=chk.blob)
-        facts = extract(chk.data, chk.spec)
-        reasons = []
-        try:
-            chk.data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            reasons.append(f"invalid UTF-8 at byte {exc.start} (decoded with replacement)")
-        if facts.error_count:
-            reasons.append(f"{facts.error_count} syntax error{'s' if facts.error_count > 1 else ''},"
-                           f" first at line {facts.first_error_line} (indexed what parses)")
-        return prepare_record(FileRecord(
-            rel_path, "partial" if reasons else "ok", "; ".join(reasons) or None, language=chk.spec.name,
-            size=chk.size, mtime_ns=chk.mtime_ns, blob=chk.blob, content=chk.data, facts=facts))
+        return prepare_record(_record_of(rel_path, chk))
     except RecursionError:
         return FileRecord(rel_path, "skipped", "too deeply nested to index")
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
         return FileRecord(rel_path, "skipped", f"indexer error: {type(exc).__name__}: {exc}"[:200])
+
+
+def _record_of(rel_path: str, chk, tree=None) -> FileRecord:
+    """The store record of one checked file: skipped with its reason, or its extracted facts."""
+    if chk.spec is None:
+        return FileRecord(rel_path, "skipped", chk.reason, size=chk.size, mtime_ns=chk.mtime_ns)
+    facts = extract(chk.data, chk.spec, tree=tree)
+    reasons = []
+    try:
+        chk.data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        reasons.append(f"invalid UTF-8 at byte {exc.start} (decoded with replacement)")
+    if facts.error_count:
+        reasons.append(f"{facts.error_count} syntax error{'s' if facts.error_count > 1 else ''},"
+                       f" first at line {facts.first_error_line} (indexed what parses)")
+    return FileRecord(
+        rel_path, "partial" if reasons else "ok", "; ".join(reasons) or None, language=chk.spec.name,
+        size=chk.size, mtime_ns=chk.mtime_ns, blob=chk.blob, content=chk.data, facts=facts)
+
+
+def index_file(root: os.PathLike | str, rel_path: str, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+               data: Optional[bytes] = None, tree=None) -> FileRecord:
+    """One file's record, for the store's ``write_files``: from disk, or from ``data`` (an
+    editor's unsaved buffer; recorded without an mtime, so the next indexing run compares
+    the file on disk by content). ``tree`` is a tree-sitter tree of ``data`` already parsed
+    (incrementally, by the caller). The facts stay unprepared (``record.facts`` is a
+    FileFacts) so the caller can use them too; the store prepares them when it writes."""
+    if data is None:
+        chk = check_file(os.path.join(root, rel_path), rel_path, max_file_size)
+        tree = None
+    else:
+        chk = check_content(rel_path, data, max_file_size=max_file_size)
+    return _record_of(rel_path, chk, tree)
 
 
 def _ignore_sigint() -> None:

@@ -12,10 +12,11 @@ import os
 import re
 import sys
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 import sqlite3
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
@@ -64,11 +65,13 @@ _CAMEL_WORD = re.compile(r"\w*(?:[a-z0-9][A-Z]|[A-Z][A-Z][a-z])\w*")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
+@lru_cache(maxsize=4096)
 def search_terms(text: str) -> str:
     """What the full-text index keeps of a chunk: each distinct word once, then the same
     words cut at camelCase boundaries (``parseHTTPFile`` -> parse HTTP File; the FTS
     tokenizer already splits at underscores). Search never asks for phrases, so this finds
-    what the whole text would, in a fraction of the space."""
+    what the whole text would, in a fraction of the space. Cached: re-indexing a file after an
+    edit (the language server) recomputes only the chunks that changed."""
     words = " ".join(dict.fromkeys(_WORD.findall(text)))
     camel = " ".join(_CAMEL_WORD.findall(words))
     return words + "\n" + _CAMEL_BOUNDARY.sub(" ", camel) if camel else words
@@ -139,13 +142,14 @@ def prepare_record(record: "FileRecord") -> "FileRecord":
     content = record.content or b""
     functions = sorted((ch for ch in facts.chunks if ch.kind in ("function", "method")),
                        key=lambda ch: ch.start_byte)
+    function_starts = [f.start_byte for f in functions]
     chunks = []
     for ch in facts.chunks:
         if ch.kind in ("function", "method", "window"):
             text = content[ch.start_byte:ch.end_byte].decode("utf-8", "replace")
-        else:
-            text = _own_text(content, ch, [f for f in functions if ch.start_byte <= f.start_byte < ch.end_byte
-                                           and f.end_byte <= ch.end_byte])
+        else:   # the functions that start inside the chunk, found by bisection (not a scan of all)
+            inside = functions[bisect_left(function_starts, ch.start_byte):bisect_left(function_starts, ch.end_byte)]
+            text = _own_text(content, ch, [f for f in inside if f.end_byte <= ch.end_byte])
         chunks.append((ch.symbol, ch.kind, ch.name, ch.start_line, ch.end_line, ch.start_byte, ch.end_byte,
                        search_terms(ch.name), search_terms(text)))
     record.facts = PreparedFacts(
@@ -361,9 +365,7 @@ class Store(SummaryQueries):
         if kind:
             where.append("s.kind = ?")
             args.append(kind)
-        sql = ("SELECT s.id, s.name, s.qualname, s.kind, f.path, f.language, s.start_line, s.end_line,"
-               " s.name_line, s.name_col, s.signature, s.doc, s.start_byte, s.end_byte, s.parent_id"
-               " FROM symbols s JOIN files f ON f.id = s.file_id")
+        sql = _SYMBOL_SELECT
         if where:
             sql += " WHERE " + " AND ".join(where)
         # exact names first, then shorter qualified names
@@ -371,20 +373,60 @@ class Store(SummaryQueries):
         args.append(pattern or "")
         if limit:
             sql += f" LIMIT {int(limit)}"
-        cols = ("id", "name", "qualname", "kind", "path", "language", "start_line", "end_line",
-                "line", "col", "signature", "doc", "start_byte", "end_byte", "parent_id")
-        return [dict(zip(cols, row)) for row in self.conn.execute(sql, args)]
+        return [dict(zip(_SYMBOL_COLS, row)) for row in self.conn.execute(sql, args)]
+
+    # ------------------------------------------------------------------ navigation (language server)
+    def file_info(self, path: str) -> Optional[dict]:
+        """A file's row without its content: id, language, size, status, reason, blob."""
+        row = self.conn.execute("SELECT id, language, size, status, reason, blob FROM files WHERE path=?",
+                                (path,)).fetchone()
+        return dict(zip(("id", "language", "size", "status", "reason", "blob"), row), path=path) if row else None
+
+    def file_symbols(self, path: str) -> list[dict]:
+        """The definitions of one file in source order (``parent_id`` links them into a tree)."""
+        return [dict(zip(_SYMBOL_COLS, row)) for row in self.conn.execute(
+            _SYMBOL_SELECT + " WHERE f.path = ? ORDER BY s.start_byte, s.id", (path,))]
+
+    def symbols_named(self, name: str, limit: int = 200) -> list[dict]:
+        """Definitions whose own (unqualified) name is exactly ``name``."""
+        return [dict(zip(_SYMBOL_COLS, row)) for row in self.conn.execute(
+            _SYMBOL_SELECT + " WHERE s.name = ? ORDER BY f.path, s.start_line LIMIT ?", (name, int(limit)))]
+
+    def file_imports(self, path: str) -> list[dict]:
+        return [dict(zip(("module", "name", "alias", "line"), row)) for row in self.conn.execute(
+            "SELECT i.module, i.name, i.alias, i.line FROM imports i JOIN files f ON f.id = i.file_id"
+            " WHERE f.path = ? ORDER BY i.line", (path,))]
+
+    def reference_sites(self, name: str, exclude_path: Optional[str] = None) -> Iterator[tuple[str, bytes, list[int]]]:
+        """(path, content, byte offsets) of each file that uses identifier ``name``, in path
+        order; each file's content is read only when the caller gets that far."""
+        sites = self.conn.execute(
+            "SELECT f.id, f.path, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
+            " WHERE r.name = ? AND f.path IS NOT ? ORDER BY f.path", (name, exclude_path)).fetchall()
+        for file_id, path, blob in sites:
+            row = self.conn.execute("SELECT content FROM files WHERE id=?", (file_id,)).fetchone()
+            yield path, (row[0] if row else None) or b"", unpack_offsets(blob)
+
+    def names_with_prefix(self, prefix: str, limit: int = 50) -> list[tuple[str, Optional[str], int]]:
+        """Identifiers starting with ``prefix`` (case-sensitive, by the name indexes): (name, the kind
+        of a definition of that name or None, how often it is used), most used first."""
+        upper = prefix + "\U0010ffff"
+        defined = dict(self.conn.execute(
+            "SELECT name, min(kind) FROM symbols WHERE name >= ? AND name < ? GROUP BY name LIMIT ?",
+            (prefix, upper, limit * 4)).fetchall())
+        used = dict(self.conn.execute(
+            "SELECT name, sum(count) FROM refs WHERE name >= ? AND name < ? GROUP BY name"
+            " ORDER BY 2 DESC LIMIT ?", (prefix, upper, limit * 4)).fetchall())
+        names = sorted(set(defined) | set(used), key=lambda n: (-used.get(n, 0), n))[:limit]
+        return [(n, defined.get(n), used.get(n, 0)) for n in names]
 
     def references(self, name: str, limit: Optional[int] = None) -> list[dict]:
         """Every occurrence of identifier ``name`` (definitions excluded), in path order, with
         its line's text."""
         out = []
-        for path, content, blob in self.conn.execute(
-                "SELECT f.path, f.content, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
-                " WHERE r.name = ? ORDER BY f.path", (name,)):
-            content = content or b""
+        for path, content, offsets in self.reference_sites(name):
             starts = line_starts(content)
-            for offset in unpack_offsets(blob):
+            for offset in offsets:
                 line = bisect_right(starts, offset)
                 end = content.find(b"\n", offset)
                 text = content[starts[line - 1]:end if end != -1 else len(content)]
@@ -533,6 +575,13 @@ class Store(SummaryQueries):
                 "result", "conflicts")
         for row in self.conn.execute(sql + " ORDER BY id"):
             yield dict(zip(cols, row))
+
+
+_SYMBOL_SELECT = ("SELECT s.id, s.name, s.qualname, s.kind, f.path, f.language, s.start_line, s.end_line,"
+                  " s.name_line, s.name_col, s.signature, s.doc, s.start_byte, s.end_byte, s.parent_id"
+                  " FROM symbols s JOIN files f ON f.id = s.file_id")
+_SYMBOL_COLS = ("id", "name", "qualname", "kind", "path", "language", "start_line", "end_line",
+                "line", "col", "signature", "doc", "start_byte", "end_byte", "parent_id")
 
 
 def _merge_decision_columns():

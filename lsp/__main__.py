@@ -1,0 +1,4 @@
+"""``python -m lsp``: the same server as ``codeintel lsp``."""
+from .server import start
+
+start()

@@ -1,0 +1,403 @@
+"""The LSP handlers of the codeintel server: lifecycle, document sync, navigation, completion,
+merge conflicts and workspace/executeCommand, each a thin call into codeintel/ or indexer/
+through the state kept by ``lsp.server.CodeintelServer``."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.uris import from_fs_path
+
+from codeintel import navigation
+
+from . import commands
+from .completion import candidates
+from .documents import OpenDocument
+from .folders import Folder
+from .merge import conflict_diagnostics, resolve_document
+from .positions import location_json, to_range
+from .server import (REQUEST_FAILED, RESOLVE_TITLE, CodeintelServer, _index_errors, _path_of, server)
+
+log = logging.getLogger(__name__)
+
+_KINDS = {
+    "function": lsp.SymbolKind.Function, "method": lsp.SymbolKind.Method, "class": lsp.SymbolKind.Class,
+    "struct": lsp.SymbolKind.Struct, "interface": lsp.SymbolKind.Interface, "enum": lsp.SymbolKind.Enum,
+    "trait": lsp.SymbolKind.Interface, "type": lsp.SymbolKind.TypeParameter,
+    "namespace": lsp.SymbolKind.Namespace, "module": lsp.SymbolKind.Module,
+}
+_COMPLETION_KINDS = {
+    "function": lsp.CompletionItemKind.Function, "method": lsp.CompletionItemKind.Method,
+    "class": lsp.CompletionItemKind.Class, "struct": lsp.CompletionItemKind.Struct,
+    "interface": lsp.CompletionItemKind.Interface, "enum": lsp.CompletionItemKind.Enum,
+    "trait": lsp.CompletionItemKind.Interface, "namespace": lsp.CompletionItemKind.Module,
+}
+
+
+
+
+# -------------------------------------------------------------------- lifecycle
+@server.feature(lsp.INITIALIZE)
+def initialize(ls: CodeintelServer, params: lsp.InitializeParams):
+    roots = [f.uri for f in params.workspace_folders or []] or [u for u in [params.root_uri] if u]
+    if not roots and params.root_path:
+        roots = [from_fs_path(params.root_path)]
+    for uri in roots:
+        path = _path_of(uri)
+        if path is not None and path.is_dir():
+            folder = Folder(path)
+            if folder.has_index:
+                folder.open()       # answers can come from it at once; refreshed once initialized
+            ls.folders.append(folder)
+    options = params.initialization_options
+    if isinstance(options, dict):
+        ls.apply_settings(None, options.get("codeintel", options))
+
+
+@server.feature(lsp.INITIALIZED)
+async def initialized(ls: CodeintelServer, params: lsp.InitializedParams):
+    await ls.load_configuration()
+    caps = ls.client_capabilities.workspace
+    watch = caps.did_change_watched_files if caps else None
+    if watch is not None and watch.dynamic_registration:
+        ls.client_register_capability(lsp.RegistrationParams(registrations=[lsp.Registration(
+            id="codeintel-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=lsp.DidChangeWatchedFilesRegistrationOptions(
+                watchers=[lsp.FileSystemWatcher(glob_pattern="**/*")]))]))
+    for folder in list(ls.folders):
+        try:
+            await ls.open_folder(folder)
+        except JsonRpcException as exc:
+            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, exc.message))
+
+
+@server.feature(lsp.SHUTDOWN)
+def shutdown(ls: CodeintelServer, params):
+    ls.stop_work()
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: CodeintelServer, params: lsp.DidChangeConfigurationParams):
+    pushed = params.settings.get("codeintel") if isinstance(params.settings, dict) else None
+    if isinstance(pushed, dict):
+        for folder in ls.folders or [None]:
+            ls.apply_settings(folder, pushed)
+    await ls.load_configuration()
+    for doc in list(ls.documents.values()):
+        ls.refresh(doc)
+
+
+# -------------------------------------------------------------------- documents
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: CodeintelServer, params: lsp.DidOpenTextDocumentParams):
+    item = params.text_document
+    path = _path_of(item.uri)
+    doc = OpenDocument(item.uri, path, ls.folder_for(path), item.text, item.version)
+    ls.documents[item.uri] = doc
+    ls.refresh(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: CodeintelServer, params: lsp.DidChangeTextDocumentParams):
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        log.warning("didChange for a document that is not open: %s", params.text_document.uri)
+        return
+    doc.apply_changes(params.content_changes, params.text_document.version, ls.encoding,
+                      ls.settings_for(doc.folder).max_file_size)
+    ls._resolutions.pop((doc.uri, doc.version), None)
+    ls.schedule_refresh(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: CodeintelServer, params: lsp.DidSaveTextDocumentParams):
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is not None:
+        ls.refresh(doc)       # the saved text is the buffer's; the next index run sees it on disk
+    else:
+        path = _path_of(params.text_document.uri)
+        if path is not None:
+            ls.reindex_from_disk(path)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: CodeintelServer, params: lsp.DidCloseTextDocumentParams):
+    doc = ls.documents.pop(params.text_document.uri, None)
+    handle = ls._timers.pop(params.text_document.uri, None)
+    if handle is not None:
+        handle.cancel()
+    if doc is not None and doc.path is not None and doc.folder is not None:
+        try:
+            on_disk = doc.path.read_bytes()
+        except OSError:
+            on_disk = None
+        if on_disk != doc.data:    # closed without saving: the index follows the disk again
+            ls.reindex_from_disk(doc.path)
+    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: CodeintelServer, params: lsp.DidChangeWatchedFilesParams):
+    for change in params.changes:
+        if change.uri in ls.documents:
+            continue          # an open buffer is authoritative for its file
+        path = _path_of(change.uri)
+        if path is None or ".codeintel" in path.parts or ".git" in path.parts:
+            continue
+        if change.type == lsp.FileChangeType.Deleted or path.is_file():
+            ls.reindex_from_disk(path)
+
+
+# -------------------------------------------------------------------- navigation
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def document_symbol(ls: CodeintelServer, params: lsp.DocumentSymbolParams):
+    doc = ls.document(params.text_document.uri)
+    if doc is None:
+        return None
+
+    def convert(node) -> lsp.DocumentSymbol:
+        sym = node["symbol"]
+        return lsp.DocumentSymbol(
+            name=sym.name, kind=_KINDS.get(sym.kind, lsp.SymbolKind.Variable),
+            range=to_range(node["range"], ls.encoding), selection_range=to_range(node["selection"], ls.encoding),
+            detail=sym.signature or None, children=[convert(child) for child in node["children"]])
+
+    return [convert(node) for node in navigation.symbol_tree(doc.buffer)]
+
+
+@server.feature(lsp.WORKSPACE_SYMBOL)
+@_index_errors
+async def workspace_symbol(ls: CodeintelServer, params: lsp.WorkspaceSymbolParams):
+    def search():
+        out = []
+        for folder in ls.folders:
+            if folder.reader is None:
+                continue
+            rows = folder.reader.symbols(params.query or None, limit=200)
+            places = navigation.definition_places(folder.reader, navigation.Buffer(None, b""), rows)
+            for row, place in zip(rows, places):
+                out.append(lsp.SymbolInformation(
+                    name=row["qualname"], kind=_KINDS.get(row["kind"], lsp.SymbolKind.Variable),
+                    location=lsp.Location(from_fs_path(str(folder.root / row["path"])), to_range(place, ls.encoding)),
+                    container_name=row["qualname"].rsplit(".", 1)[0] if "." in row["qualname"] else None))
+        return out
+    return await asyncio.get_running_loop().run_in_executor(ls.read_pool, search)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+@_index_errors
+def definition(ls: CodeintelServer, params: lsp.DefinitionParams):
+    doc, store, line, col = ls.at(params)
+    if doc is None:
+        return None
+    syms = navigation.definitions(store, doc.buffer, line, col)
+    places = navigation.definition_places(store, doc.buffer, syms)
+    return [lsp.Location(ls.uri_of(doc.folder, doc, p.path), to_range(p, ls.encoding)) for p in places] or None
+
+
+@server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+@_index_errors
+async def references(ls: CodeintelServer, params: lsp.ReferenceParams):
+    doc, store, line, col = ls.at(params)
+    if doc is None:
+        return None
+    include = params.context.include_declaration if params.context else True
+
+    def find():
+        uris: dict = {}
+        out = []
+        for place in navigation.references(store, doc.buffer, line, col, include):
+            if place.path not in uris:
+                uris[place.path] = ls.uri_of(doc.folder, doc, place.path)
+            out.append(location_json(uris[place.path], place, ls.encoding))
+        return out or None
+    return await asyncio.get_running_loop().run_in_executor(ls.read_pool, find)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+@_index_errors
+def hover(ls: CodeintelServer, params: lsp.HoverParams):
+    doc, store, line, col = ls.at(params)
+    if doc is None:
+        return None
+    word = navigation.word_at(doc.buffer, line, col)
+    text = navigation.hover_markdown(navigation.definitions(store, doc.buffer, line, col))
+    if word is None or text is None:
+        return None
+    raw = doc.buffer.line_bytes(line)
+    place = navigation.Place(doc.rel, line, word.col, line, word.end_col, raw, raw)
+    return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text),
+                     range=to_range(place, ls.encoding))
+
+
+# -------------------------------------------------------------------- completion
+async def _candidates(ls: CodeintelServer, uri: str, position: lsp.Position, identifiers: bool):
+    doc, store, line, col = ls.at(lsp.TextDocumentPositionParams(lsp.TextDocumentIdentifier(uri), position))
+    if doc is None:
+        return None, None, []
+    event = ls.cancellation.start(uri)
+    settings = ls.settings_for(doc.folder)
+    root = doc.folder.root if doc.folder else None
+    try:
+        found = await asyncio.get_running_loop().run_in_executor(
+            ls.model_pool, lambda: candidates(store, doc.buffer, line, col, root, doc.rel, settings.completion,
+                                              event.is_set, identifiers=identifiers))
+    except asyncio.CancelledError:
+        event.set()
+        raise
+    finally:
+        ls.cancellation.finish(uri, event)
+    if event.is_set():   # a newer request for this document took over
+        raise JsonRpcException("superseded by a newer completion request", -32800)
+    return doc, (line, col), found
+
+
+@server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
+                lsp.CompletionOptions(trigger_characters=["."], resolve_provider=False))
+@_index_errors
+async def completion(ls: CodeintelServer, params: lsp.CompletionParams):
+    doc, where, found = await _candidates(ls, params.text_document.uri, params.position, identifiers=True)
+    if doc is None:
+        return None
+    line, col = where
+    prefix = navigation.prefix_at(doc.buffer, line, col)
+    raw = doc.buffer.line_bytes(line)
+    start = navigation.Place(doc.rel, line, col - len(prefix.encode()), line, col, raw, raw)
+    here = navigation.Place(doc.rel, line, col, line, col, raw, raw)
+    items = []
+    for rank, cand in enumerate(found):
+        rng = to_range(start if cand.replaces_prefix else here, ls.encoding)
+        items.append(lsp.CompletionItem(
+            label=cand.label if cand.replaces_prefix else (prefix + cand.label)[:120],
+            kind=_COMPLETION_KINDS.get(cand.kind, lsp.CompletionItemKind.Text if not cand.replaces_prefix
+                                       else lsp.CompletionItemKind.Variable),
+            detail=f"codeintel: {cand.source}",
+            sort_text=f"{rank:04d}",
+            filter_text=cand.text if cand.replaces_prefix else prefix + cand.text,
+            text_edit=lsp.TextEdit(rng, cand.text),
+            data={"source": cand.source}))
+    return lsp.CompletionList(is_incomplete=True, items=items)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_INLINE_COMPLETION, lsp.InlineCompletionOptions())
+@_index_errors
+async def inline_completion(ls: CodeintelServer, params: lsp.InlineCompletionParams):
+    doc, where, found = await _candidates(ls, params.text_document.uri, params.position, identifiers=False)
+    if doc is None:
+        return None
+    line, col = where
+    raw = doc.buffer.line_bytes(line)
+    rng = to_range(navigation.Place(doc.rel, line, col, line, col, raw, raw), ls.encoding)
+    return lsp.InlineCompletionList(items=[
+        lsp.InlineCompletionItem(insert_text=c.text, range=rng,
+                                 command=None, filter_text=None) for c in found if c.text])
+
+
+# -------------------------------------------------------------------- merge conflicts
+async def _resolution(ls: CodeintelServer, doc: OpenDocument):
+    key = (doc.uri, doc.version)
+    if key in ls._resolutions:
+        return ls._resolutions[key]
+    text = doc.data.decode("utf-8", "surrogateescape")
+    root = doc.folder.root if doc.folder else None
+    threshold = ls.settings_for(doc.folder).merge_threshold
+    event = threading.Event()
+    try:
+        result = await asyncio.get_running_loop().run_in_executor(
+            ls.model_pool, lambda: resolve_document(doc.uri, text, doc.path, root, ls.resolvers, threshold,
+                                                    ls.encoding, event.is_set))
+    except asyncio.CancelledError:
+        event.set()
+        raise
+    if doc.version is not None:
+        ls._resolutions = {k: v for k, v in ls._resolutions.items() if k[0] != doc.uri}
+        ls._resolutions[key] = result
+    return result
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
+                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+async def code_action(ls: CodeintelServer, params: lsp.CodeActionParams):
+    doc = ls.document(params.text_document.uri)
+    if doc is None or b"<<<<<<<" not in doc.data:
+        return None
+    conflicts = conflict_diagnostics(doc.data.decode("utf-8", "surrogateescape"), ls.encoding)
+    touched = [d for d in conflicts if d.range.start.line <= params.range.end.line
+               and params.range.start.line <= d.range.end.line]
+    if not touched:
+        return None
+    result = await _resolution(ls, doc)
+    action = lsp.CodeAction(title=RESOLVE_TITLE, kind=lsp.CodeActionKind.QuickFix, diagnostics=touched,
+                            is_preferred=True)
+    if result.edit is None:
+        action.disabled = lsp.CodeActionDisabled(reason=result.message)
+    else:
+        action.title = f"{RESOLVE_TITLE} ({result.resolved} of {result.resolved + result.left})"
+        action.edit = result.edit
+    return [action]
+
+
+# -------------------------------------------------------------------- commands
+def _folder_of_args(ls: CodeintelServer) -> Folder:
+    if not ls.folders:
+        raise JsonRpcException("codeintel: no workspace folder is open", REQUEST_FAILED)
+    return ls.folders[0]
+
+
+@server.command("codeintel.index")
+async def cmd_index(ls: CodeintelServer, *args):
+    results = []
+    for folder in list(ls.folders):
+        if folder.reader is None and folder.open() is not None:
+            raise JsonRpcException(f"codeintel: {folder.problem}", REQUEST_FAILED)
+        results.append(await ls.index_with_progress(folder, f"Indexing {folder.root.name}", history=True))
+    if not results:
+        raise JsonRpcException("codeintel: no workspace folder is open", REQUEST_FAILED)
+    total = {key: sum(r[key] for r in results) for key in ("files", "parsed", "unchanged", "deleted", "skipped")}
+    return {**total, "folders": results}
+
+
+@server.command("codeintel.train")
+async def cmd_train(ls: CodeintelServer, *args):
+    folder = _folder_of_args(ls)
+    feature = args[0] if args else None
+    progress = ls.progress(f"Training the {feature} model")
+    await progress.begin()
+    result = await commands.train(folder.root, feature, progress.report)
+    progress.end(result["message"].splitlines()[-1] if result["message"] else "")
+    return result
+
+
+@server.command("codeintel.report")
+async def cmd_report(ls: CodeintelServer, *args):
+    folder = _folder_of_args(ls)
+    return await asyncio.get_running_loop().run_in_executor(
+        ls.read_pool, lambda: commands.report(folder.root, args[0] if args else {}))
+
+
+@server.command("codeintel.installMergeDriver")
+def cmd_install_merge_driver(ls: CodeintelServer, *args):
+    return commands.install_merge_driver(_folder_of_args(ls).root)
+
+
+@server.command("codeintel.resolveConflicts")
+async def cmd_resolve_conflicts(ls: CodeintelServer, *args):
+    uri = args[0] if args else None
+    if not isinstance(uri, str):
+        raise JsonRpcInvalidParams("codeintel.resolveConflicts needs the document's uri")
+    doc = ls.document(uri)
+    if doc is None:
+        raise JsonRpcException(f"codeintel: no such document: {uri}", REQUEST_FAILED)
+    result = await _resolution(ls, doc)
+    ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Info, f"codeintel: {result.message}"))
+    if result.edit is None:
+        return lsp.WorkspaceEdit(changes={})
+    answer = await ls.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(edit=result.edit, label=RESOLVE_TITLE))
+    if not answer.applied:
+        log.warning("the client did not apply the edit: %s", answer.failure_reason)
+    return result.edit
+
+

@@ -1,0 +1,396 @@
+"""The codeintel language server (pygls 2): its state (workspace folders and their indexes, open
+documents, settings, worker pools), the protocol's error handling, progress and start-up. The
+handlers, thin calls into codeintel/ and indexer/, are in ``lsp.features``. Wiring only.
+
+Threads: the message loop never waits on the model or on a write. Index writes go to one
+writer thread per workspace folder (a locked index delays them, retried later; answers keep
+coming from the buffers and the read connection); completion and conflict resolution run in
+a worker pool and poll a cancellation flag ($/cancelRequest, or a newer request for the same
+document). Positions are converted between the store's UTF-8 byte columns and the client's
+units (UTF-16 unless negotiated otherwise) here, at the edge.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from functools import wraps
+from pathlib import Path
+from typing import Optional
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.uris import from_fs_path, to_fs_path
+
+from codeintel import __version__
+from codeintel.store import StoreError, find_store
+
+from . import commands
+from .completion import Cancellation
+from .documents import OpenDocument
+from .folders import Folder, Settings
+from .merge import MergeResolvers, conflict_diagnostics
+from .positions import from_client_col
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_S = 0.25          # quiet time after an edit before the buffer is re-indexed
+WRITE_RETRY_S = 5.0        # a write that found the index locked is tried again after this
+CONFIG_TIMEOUT_S = 5.0     # how long to wait for the client's workspace/configuration answer
+REQUEST_FAILED = -32803    # LSP's RequestFailed
+RESOLVE_TITLE = "Resolve conflicts with codeintel"
+
+class _BadRequest:
+    """A request whose params did not decode: answered with InvalidParams instead of dropped."""
+
+    def __init__(self, msg_id, method: str, error: JsonRpcException):
+        self.id, self.method, self.error = msg_id, method, error
+
+
+class CodeintelProtocol(LanguageServerProtocol):
+    """pygls' protocol, except that a request with malformed params gets an error response
+    (pygls would only log it, and the client would wait forever)."""
+
+    def structure_message(self, data):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                return _BadRequest(data["id"], str(data.get("method")), exc)
+            raise
+
+    def handle_message(self, message):
+        if isinstance(message, _BadRequest):
+            log.warning("malformed %s request %r: %s", message.method, message.id, message.error)
+            error = JsonRpcInvalidParams(f"malformed params for {message.method}")
+            self._send_response(message.id, None, error.to_response_error())
+            return
+        super().handle_message(message)
+
+
+class CodeintelServer(LanguageServer):
+    def __init__(self):
+        super().__init__("codeintel", __version__, protocol_cls=CodeintelProtocol,
+                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental, max_workers=4)
+        self.folders: list[Folder] = []
+        self.documents: dict[str, OpenDocument] = {}
+        self.defaults = Settings()
+        self.resolvers = MergeResolvers()
+        self.cancellation = Cancellation()
+        self.model_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="codeintel-model")
+        self.read_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="codeintel-read")
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._resolutions: dict[tuple[str, Optional[int]], object] = {}
+        self._folder_lock = threading.Lock()
+
+    def stop_work(self) -> None:
+        """Stop background work (index runs, queued model calls) so that the process can exit."""
+        for folder in self.folders:
+            folder.close()
+        self.model_pool.shutdown(wait=False, cancel_futures=True)
+        self.read_pool.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self):
+        """The connection is gone (exit, or the client vanished): stop everything."""
+        self.stop_work()
+        super().shutdown()
+
+    # ---------------------------------------------------------------- helpers
+    @property
+    def encoding(self):
+        return self.workspace.position_encoding or lsp.PositionEncodingKind.Utf16
+
+    def folder_for(self, path: Optional[Path]) -> Optional[Folder]:
+        """The workspace folder holding ``path`` (the innermost), else the repository whose
+        index is found above it (opened on demand), else None."""
+        if path is None:
+            return None
+        inside = [f for f in self.folders if f.contains(path)]
+        if inside:
+            return max(inside, key=lambda f: len(str(f.root)))
+        found = find_store(path.parent)
+        if found is None:
+            return None
+        with self._folder_lock:
+            folder = Folder(found.parent.parent)
+            if folder.open() is not None:
+                return None
+            self.folders.append(folder)
+            return folder
+
+    def settings_for(self, folder: Optional[Folder]) -> Settings:
+        return folder.settings if folder is not None else self.defaults
+
+    def document(self, uri: str) -> Optional[OpenDocument]:
+        """The open document, or a transient one read from disk; None when there is no such file."""
+        doc = self.documents.get(uri)
+        if doc is not None:
+            if doc.stale:
+                self.refresh(doc)
+            return doc
+        path = _path_of(uri)
+        if path is None or not path.is_file():
+            return None
+        folder = self.folder_for(path)
+        try:
+            text = path.read_bytes().decode("utf-8", "surrogateescape")
+        except OSError:
+            return None
+        doc = OpenDocument(uri, path, folder, text, None)
+        doc.refresh(self.settings_for(folder).max_file_size)
+        return doc
+
+    def uri_of(self, folder: Optional[Folder], doc: OpenDocument, rel: Optional[str]) -> str:
+        if rel is None or rel == doc.rel:
+            return doc.uri
+        return from_fs_path(str(folder.root / rel)) if folder is not None else doc.uri
+
+    def at(self, params) -> tuple[Optional[OpenDocument], object, int, int]:
+        """The document of a text-document-position request, its folder's store (None outside
+        any index), and the position as (1-based line, byte column); (None, None, 0, 0) when
+        there is no such document."""
+        doc = self.document(params.text_document.uri)
+        if doc is None:
+            return None, None, 0, 0
+        line = params.position.line + 1
+        col = from_client_col(doc.buffer.line_bytes(line), params.position.character, self.encoding)
+        return doc, doc.folder.reader if doc.folder else None, line, col
+
+    # ---------------------------------------------------------------- freshness
+    def refresh(self, doc: OpenDocument) -> None:
+        """Re-extract an edited buffer now, publish its diagnostics and write it to the index."""
+        handle = self._timers.pop(doc.uri, None)
+        if handle is not None:
+            handle.cancel()
+        settings = self.settings_for(doc.folder)
+        client_doc = self.workspace.text_documents.get(doc.uri)
+        record = doc.refresh(settings.max_file_size, client_doc.source if client_doc is not None else None)
+        self.publish_diagnostics(doc)
+        self.write_through(doc, record)
+
+    def schedule_refresh(self, doc: OpenDocument) -> None:
+        old = self._timers.pop(doc.uri, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self._timers[doc.uri] = loop.call_later(DEBOUNCE_S, self._refresh_if_open, doc.uri)
+
+    def _refresh_if_open(self, uri: str) -> None:
+        self._timers.pop(uri, None)
+        doc = self.documents.get(uri)
+        if doc is not None and doc.stale:
+            self.refresh(doc)
+
+    def write_through(self, doc: OpenDocument, record) -> None:
+        """Write the buffer's record to its folder's index (writer thread), unless the index
+        already has exactly this content."""
+        folder = doc.folder
+        if folder is None or doc.rel is None or record is None:
+            return
+        blob = record.blob or doc.blob()
+        if blob == doc.written_blob:
+            return
+        if doc.written_blob is None and folder.reader is not None:
+            try:
+                info = folder.reader.file_info(doc.rel)
+            except sqlite3.Error:
+                info = None
+            if info is not None and info["blob"] == blob and info["status"] == record.status:
+                doc.written_blob = blob
+                return
+        doc.written_blob = blob
+        loop = asyncio.get_running_loop()
+        future = folder.write_record(record)
+
+        def done(fut) -> None:
+            exc = fut.exception()
+            if exc is not None:
+                log.warning("%s: not written to the index (%s); retrying in %ss", doc.rel, exc, WRITE_RETRY_S)
+                loop.call_soon_threadsafe(self._retry_write, doc.uri, blob)
+
+        future.add_done_callback(done)
+
+    def _retry_write(self, uri: str, blob: str) -> None:
+        doc = self.documents.get(uri)
+        if doc is None or doc.written_blob != blob:
+            return
+        doc.written_blob = None
+
+        def again() -> None:
+            current = self.documents.get(uri)
+            if current is not None and current.written_blob is None and current.record is not None:
+                if current.record.facts is not None and not hasattr(current.record.facts, "symbols"):
+                    current.stale = True   # the record was prepared by a failed write: extract again
+                    self.refresh(current)
+                else:
+                    self.write_through(current, current.record)
+
+        asyncio.get_running_loop().call_later(WRITE_RETRY_S, again)
+
+    def reindex_from_disk(self, path: Path) -> None:
+        folder = self.folder_for(path)
+        if folder is None:
+            return
+        rel = folder.relative(path)
+        if not path.exists():
+            folder.delete([rel])
+            return
+        from indexer.pipeline import index_file
+        size = folder.settings.max_file_size
+        folder.submit(lambda store: store.write_files([index_file(folder.root, rel, size)]))
+
+    def publish_diagnostics(self, doc: OpenDocument) -> None:
+        settings = self.settings_for(doc.folder)
+        diagnostics = []
+        if settings.conflict_markers and b"<<<<<<<" in doc.data:
+            diagnostics = conflict_diagnostics(doc.data.decode("utf-8", "surrogateescape"), self.encoding)
+        if not diagnostics and not doc.has_diagnostics:
+            return      # nothing to say, nothing to clear
+        doc.has_diagnostics = bool(diagnostics)
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diagnostics, version=doc.version))
+
+    # ---------------------------------------------------------------- progress
+    def progress(self, title: str):
+        return _Progress(self, title)
+
+    async def load_configuration(self) -> None:
+        caps = self.client_capabilities.workspace
+        if caps is None or not caps.configuration:
+            return
+        targets = self.folders or [None]
+        items = [lsp.ConfigurationItem(section="codeintel", scope_uri=from_fs_path(str(f.root)) if f else None)
+                 for f in targets]
+        try:
+            answer = await asyncio.wait_for(
+                self.workspace_configuration_async(lsp.ConfigurationParams(items=items)), CONFIG_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - a client that cannot answer: defaults stand
+            log.warning("workspace/configuration failed: %s", exc)
+            return
+        for target, section in zip(targets, answer or []):
+            self.apply_settings(target, section)
+
+    def apply_settings(self, folder: Optional[Folder], section) -> None:
+        problems = (folder.settings if folder else self.defaults).update(section)
+        for problem in problems:
+            self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, f"codeintel: {problem}"))
+        for doc in self.documents.values():
+            if doc.folder is folder:
+                doc.stale = True
+
+    async def open_folder(self, folder: Folder) -> None:
+        """Open the folder's index, or build it with progress; then bring it up to date."""
+        fresh = not folder.has_index
+        problem = folder.open() if folder.reader is None else None
+        if problem is not None:
+            self.window_show_message(lsp.ShowMessageParams(
+                lsp.MessageType.Warning, f"codeintel: {problem}; navigation uses open files only"))
+            return
+        await self.index_with_progress(folder, f"Indexing {folder.root.name}" if fresh
+                                       else f"Refreshing the index of {folder.root.name}", history=False)
+
+    async def index_with_progress(self, folder: Folder, title: str, history: bool) -> dict:
+        progress = self.progress(title)
+        await progress.begin()
+        try:
+            result = await asyncio.wrap_future(folder.submit(
+                lambda store: commands.index_folder(folder, progress.report, history=history)))
+        except commands.Stopped as exc:
+            progress.end(str(exc))
+            raise JsonRpcException(f"codeintel: {exc}", REQUEST_FAILED) from None
+        except (StoreError, sqlite3.Error) as exc:
+            progress.end(f"failed: {exc}")
+            raise JsonRpcException(f"codeintel: the index of {folder.root} cannot be written ({exc})",
+                                   REQUEST_FAILED) from None
+        progress.end(f"{result['files']} files, {result['parsed']} parsed")
+        for doc in self.documents.values():   # the run re-read files from disk: open buffers win
+            if doc.folder is folder:
+                doc.written_blob = None
+                self.write_through(doc, doc.record)
+        return result
+
+
+class _Progress:
+    """Work-done progress that may be reported from any thread (when the client supports it)."""
+
+    def __init__(self, server: CodeintelServer, title: str):
+        self.server, self.title = server, title
+        self.loop = asyncio.get_running_loop()
+        self.token = f"codeintel-{uuid.uuid4()}"
+        window = server.client_capabilities.window
+        self.enabled = bool(window and window.work_done_progress)
+        self._last = -1
+
+    async def begin(self) -> None:
+        if not self.enabled:
+            return
+        try:
+            await asyncio.wait_for(self.server.work_done_progress.create_async(self.token), CONFIG_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("progress unavailable: %s", exc)
+            self.enabled = False
+            return
+        self.server.work_done_progress.begin(self.token, lsp.WorkDoneProgressBegin(
+            title=self.title, percentage=0, cancellable=False))
+
+    def report(self, message: str, percentage: Optional[int] = None) -> None:
+        if not self.enabled or (percentage is not None and percentage == self._last):
+            return
+        self._last = percentage if percentage is not None else self._last
+        value = lsp.WorkDoneProgressReport(message=message, percentage=percentage)
+        self.loop.call_soon_threadsafe(self.server.work_done_progress.report, self.token, value)
+
+    def end(self, message: str) -> None:
+        if self.enabled:
+            self.loop.call_soon_threadsafe(self.server.work_done_progress.end, self.token,
+                                           lsp.WorkDoneProgressEnd(message=message))
+
+
+def _path_of(uri: str) -> Optional[Path]:
+    if not uri.startswith("file:"):
+        return None
+    fs = to_fs_path(uri)
+    return Path(fs) if fs else None
+
+
+def _index_errors(handler):
+    """An index that cannot be read (locked too long, corrupt) answers RequestFailed."""
+    def convert(exc):
+        return JsonRpcException(f"codeintel: the index cannot be read ({exc})", REQUEST_FAILED)
+
+    if asyncio.iscoroutinefunction(handler):
+        @wraps(handler)
+        async def wrapped_async(ls, params):
+            try:
+                return await handler(ls, params)
+            except (sqlite3.Error, StoreError) as exc:
+                raise convert(exc) from None
+        return wrapped_async
+
+    @wraps(handler)
+    def wrapped(ls, params):
+        try:
+            return handler(ls, params)
+        except (sqlite3.Error, StoreError) as exc:
+            raise convert(exc) from None
+    return wrapped
+
+
+server = CodeintelServer()
+
+
+def start(tcp: Optional[str] = None) -> None:
+    """Serve over stdio, or on ``HOST:PORT``."""
+    from . import features  # noqa: F401  (registers the handlers on ``server``)
+
+    logging.basicConfig(level=logging.WARNING, format="codeintel-lsp %(levelname)s %(name)s: %(message)s")
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()

@@ -1,0 +1,211 @@
+"""Shared by the language-server tests: a small git repository with non-ASCII text, and a
+pytest-lsp client connected to a real `codeintel lsp` process over stdio."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+from lsprotocol import types as lsp
+from pygls.uris import from_fs_path
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from conftest import ROOT, cli, commit_all, init_repo
+
+SHAPES = '''"""Shapes and their areas."""
+
+
+class Shape:
+    """A shape with an area."""
+
+    def area(self) -> float:
+        """The area in square units."""
+        return 0.0
+
+
+class Circle(Shape):
+    def __init__(self, radius):
+        self.radius = radius
+
+    def area(self) -> float:
+        return 3.14159 * self.radius ** 2
+
+
+def make_shape(kind: str) -> Shape:
+    """Build a shape by name."""
+    return Circle(1.0)
+'''
+
+UTIL = '''def make_shape(kind):
+    """Another make_shape, in a module app.py does not import."""
+    return None
+'''
+
+# the emoji is 4 UTF-8 bytes, 2 UTF-16 units and 1 code point: every unit differs after it
+APP = '''from pkg.shapes import Circle, make_shape
+
+
+def main():
+    label = "é😀"; shape = make_shape("circle")
+    ring = Circle(2.0)
+    return shape.area() + ring.area()
+'''
+
+
+def make_repo(tmp_path: Path, index: bool = True) -> Path:
+    repo = init_repo(tmp_path / "repo")
+    (repo / "pkg").mkdir()
+    (repo / "pkg" / "__init__.py").write_text("")
+    (repo / "pkg" / "shapes.py").write_text(SHAPES, "utf-8")
+    (repo / "pkg" / "util.py").write_text(UTIL, "utf-8")
+    (repo / "app.py").write_text(APP, "utf-8")
+    commit_all(repo, "shapes")
+    if index:
+        cli("index", repo, "--quiet", check=0)
+    return repo
+
+
+def uri(path: Path) -> str:
+    return from_fs_path(str(path))
+
+
+def position_of(text: str, needle: str, offset: int = 0, nth: int = 0) -> lsp.Position:
+    """The LSP (UTF-16) position of the ``nth`` occurrence of ``needle`` (plus ``offset`` characters)."""
+    at = -1
+    for _ in range(nth + 1):
+        at = text.index(needle, at + 1)
+    at += offset
+    line = text.count("\n", 0, at)
+    start = text.rfind("\n", 0, at) + 1
+    return lsp.Position(line, len(text[start:at].encode("utf-16-le")) // 2)
+
+
+def server_env() -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("CODEINTEL_DEBUG", None)
+    return env
+
+
+@contextlib.asynccontextmanager
+async def lsp_session(repo: Path, spec: str = "visual-studio-code", configuration: dict | None = None,
+                      command: list[str] | None = None, initialization_options=None):
+    """An initialized client talking to `codeintel lsp` over stdio; shut down on exit."""
+    config = ClientServerConfig(server_command=command or [sys.executable, "-m", "codeintel", "lsp"],
+                                server_env=server_env())
+    client: LanguageClient = await config.start()
+    if configuration is not None:
+        client.set_configuration(configuration)
+    client.init_result = await client.initialize_session(lsp.InitializeParams(
+        capabilities=client_capabilities(spec), root_uri=uri(repo),
+        workspace_folders=[lsp.WorkspaceFolder(uri=uri(repo), name=repo.name)],
+        initialization_options=initialization_options))
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            await client.shutdown_session()
+        await client.stop()
+
+
+async def symbols_named(client: LanguageClient, query: str, tries: int = 50) -> list:
+    """workspace/symbol until it finds something (index writes are asynchronous)."""
+    import asyncio
+
+    found = []
+    for _ in range(tries):
+        found = await client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query=query))
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    return found
+
+
+def open_doc(client: LanguageClient, path: Path, text: str | None = None, language: str = "python",
+             version: int = 1) -> str:
+    text = path.read_text("utf-8") if text is None else text
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        lsp.TextDocumentItem(uri=uri(path), language_id=language, version=version, text=text)))
+    return uri(path)
+
+
+class RawClient:
+    """`codeintel lsp` driven byte by byte: for malformed input that no LSP client library sends.
+    Requests from the server (configuration, progress, registration) are answered with null."""
+
+    def __init__(self, root: Path):
+        import subprocess
+        import threading
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "codeintel", "lsp"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=server_env(), cwd=root)
+        self.messages: list[dict] = []
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.root = root
+
+    def _read(self) -> None:
+        import json
+
+        out = self.proc.stdout
+        while True:
+            length = None
+            while True:
+                line = out.readline()
+                if not line:
+                    return
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+                if line in (b"\r\n", b"\n"):
+                    break
+            message = json.loads(out.read(length))
+            if "method" in message and "id" in message:   # a request from the server
+                self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+            with self._cond:
+                self.messages.append(message)
+                self._cond.notify_all()
+
+    def send_bytes(self, body: bytes) -> None:
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.flush()
+
+    def send(self, message: dict) -> None:
+        import json
+        self.send_bytes(json.dumps(message).encode())
+
+    def request(self, msg_id, method: str, params) -> None:
+        self.send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+
+    def notify(self, method: str, params) -> None:
+        self.send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def response(self, msg_id, timeout: float = 20.0) -> dict:
+        import time
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for message in self.messages:
+                    if message.get("id") == msg_id and "method" not in message:
+                        return message
+                left = deadline - time.monotonic()
+                assert left > 0, f"no response to {msg_id!r} within {timeout}s (server alive: {self.proc.poll() is None})"
+                self._cond.wait(left)
+
+    def initialize(self) -> dict:
+        self.request(1, "initialize", {"processId": None, "rootUri": uri(self.root), "capabilities": {
+            "window": {"workDoneProgress": True}, "workspace": {"configuration": True}}})
+        answer = self.response(1)
+        self.notify("initialized", {})
+        return answer
+
+    def close(self) -> int:
+        try:
+            self.request("bye", "shutdown", None)
+            self.response("bye", timeout=10)
+            self.notify("exit", None)
+            return self.proc.wait(timeout=10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
