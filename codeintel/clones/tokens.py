@@ -155,17 +155,22 @@ def tokenize(text: bytes, language: Optional[str]) -> TokenStream:
                        language if parsed else None, errors)
 
 
-def token_texts(text: bytes, language: Optional[str]) -> list[str]:
-    """The normalised token strings (for baselines and models that want words, not ids)."""
+def token_texts(text: bytes, language: Optional[str], raw: bool = False) -> list[str]:
+    """The normalised token strings (for baselines and models that want words, not ids);
+    ``raw`` gives each token's own text instead (names and literals kept, comments still dropped)."""
     kinds: list = []
     starts: list = []
     ends: list = []
+    parsed = False
     if language:
         try:
             parser, comments = _parser(language)
             _walk(parser.parse(text).root_node, comments, kinds, starts, ends)
-            return kinds
+            parsed = True
         except KeyError:
             pass
-    _fallback(text, kinds, starts, ends)
+    if not parsed:
+        _fallback(text, kinds, starts, ends)
+    if raw:
+        return [text[s:e].decode("utf-8", "replace") for s, e in zip(starts, ends)]
     return kinds
