@@ -348,3 +348,66 @@ def test_eval_clones_roc_auc_per_level_on_pairs(tmp_path):
     (tmp_path / "missing.csv").write_text("original,candidate,is_plagiarism,level\norig.py,nope.py,1,light\n")
     proc = cli("eval", "clones", "--pairs", tmp_path / "missing.csv", "--root", root)
     assert proc.returncode == 2 and "nope.py: no such file" in proc.stderr
+
+
+C_PROGRAM = b"""int count_divisors(int m) {
+    int res = 0;
+    int step = 1;
+    for (int i = 1; i <= m; i++) {
+        if (m % i == 0) {
+            res = res + step;
+        } else {
+            res = res + 0;
+        }
+    }
+    return res;
+}
+int main() {
+    int n;
+    scanf("%d", &n);
+    printf("%d\\n", count_divisors(n));
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("language,source", [
+    ("cpp", C_PROGRAM), ("c", C_PROGRAM),
+    ("python", ORIGINAL.encode()),
+    ("java", b"class A {\n  int f(int n) {\n    int s = 0;\n    int t = 1;\n    for (int i = 0; i < n; i++) {\n"
+             b"      if (i > 2) { s += i; } else { s -= t; }\n    }\n    return s;\n  }\n}\n"),
+    ("javascript", b"function f(n) {\n  let s = 0;\n  let t = 1;\n  for (let i = 0; i < n; i++) {\n"
+                   b"    if (i > 2) { s += i; } else { s -= t; }\n  }\n  return s;\n}\n"),
+])
+def test_transformations_change_the_text_and_keep_it_parsable(language, source):
+    import random
+
+    from codeintel.clones.tokens import _parser
+    from codeintel.clones.transform import TRANSFORMS, disguise
+
+    parser, _ = _parser(language)
+    for name in TRANSFORMS:
+        if name == "for_while" and language == "python":
+            continue
+        changed = [disguise(source, language, [name], random.Random(seed)) for seed in range(6)]
+        assert any(c != source for c in changed), name
+        for c in changed:
+            assert not parser.parse(c).root_node.has_error, (name, c.decode())
+    everything = disguise(source, language, list(TRANSFORMS), random.Random(1))
+    assert not parser.parse(everything).root_node.has_error
+
+
+def test_transformed_python_still_computes_the_same():
+    import random
+
+    from codeintel.clones.transform import TRANSFORMS, disguise
+
+    source = b"def f(a, b):\n    x = 1\n    y = 2\n    if a > b:\n        x = a\n    else:\n        x = b\n" \
+             b"    for i in range(3):\n        x += i\n    return x + y\n"
+    for seed in range(5):
+        out = disguise(source, "python", list(TRANSFORMS), random.Random(seed))
+        ns: dict = {}
+        exec(out.decode(), ns)  # noqa: S102 - our own generated test program
+        (fn,) = [v for k, v in ns.items() if callable(v) and not k.startswith("__")]
+        assert [fn(5, 2), fn(1, 9)] == [10, 14]  # what the original computes
+        assert b"def f(" not in out  # renamed
