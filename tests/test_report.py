@@ -271,7 +271,7 @@ def test_json_and_sections(project):
 
 def test_bad_input_is_one_line_with_its_exit_code(project, tmp_path):
     repo, env = project
-    cases = [(("report", tmp_path), 3), (("report", repo, "--section", "clones"), 2),
+    cases = [(("report", tmp_path), 3), (("report", repo, "--section", "nosuch"), 2),
              (("report", tmp_path / "missing"), 2), (("report", repo, "--html", tmp_path / "no" / "r.html"), 2),
              (("report", repo, "--sarif", tmp_path), 2)]
     for args, code in cases:
@@ -354,7 +354,7 @@ def test_html_renders_in_chromium_without_console_errors(project, tmp_path):
     with Page(browser) as page:
         page.open(out.as_uri())
         assert page.problems() == []
-        assert page.evaluate("document.querySelectorAll('section').length") == 5
+        assert page.evaluate("document.querySelectorAll('section').length") == 6
         assert page.evaluate("document.querySelectorAll('svg.chart').length") >= 5
         assert page.evaluate("document.body.scrollWidth <= window.innerWidth")   # nothing overflows sideways
         shot = Path(os.environ.get("CODEINTEL_SCREENSHOT_DIR", tmp_path)) / "report.png"
