@@ -250,7 +250,7 @@ def test_models_section_shows_the_active_model_and_fallbacks(report):
     assert merge["source"] == "built-in" and merge["parameters"] == 1_250_000
     assert merge["metrics"][:3] == [["precision", 0.74], ["accuracy", 0.41], ["coverage", 0.55]]
     assert merge["metrics"][3] == ["best baseline (always ours) precision", 0.39]
-    assert features["clones"]["active"] is None and "TF-IDF" in features["clones"]["fallback"]
+    assert features["clones"]["active"] is None and "winnowing" in features["clones"]["fallback"]
 
 
 def test_findings_locate_conflict_markers(report):
