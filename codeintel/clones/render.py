@@ -117,12 +117,13 @@ def _highlighted(text: bytes, ranges: list) -> str:
 def render_html(run, top: int = 50) -> str:
     subs = run.submissions
     rows = []
+    has_model = run.learned_model is not None
     for n, p in enumerate(run.pairs, 1):
         hot = ' class="hot"' if p.similarity >= run.threshold else ""
         link = f'<a href="#pair{n}">{n}</a>' if n <= top else str(n)
+        learned_cell = f"<td class=num>{_score(p.learned)}</td>" if has_model else ""
         rows.append(f"<tr{hot}><td class=num>{link}</td><td>{html.escape(subs[p.a].name)}</td>"
-                    f"<td>{html.escape(subs[p.b].name)}</td><td class=num>{p.similarity:.3f}</td>"
-                    f"<td class=num>{_score(p.learned)}</td>"
+                    f"<td>{html.escape(subs[p.b].name)}</td><td class=num>{p.similarity:.3f}</td>{learned_cell}"
                     f"<td class=num>{len(p.result.fragments) if p.result else '-'}</td>"
                     f"<td class=num>{p.result.longest if p.result else '-'}</td></tr>")
     clusters = "".join(f"<li>{html.escape(', '.join(subs[i].name for i in c))}</li>" for c in run.clusters)
@@ -155,6 +156,7 @@ def render_html(run, top: int = 50) -> str:
             f"<style>{_CSS}</style></head><body><h1>Plagiarism report</h1>"
             f"<p>{len(subs)} submissions, {run.candidate_pairs} pairs share code; threshold {run.threshold:.2f}; "
             f"{learned}.</p>{notes}"
-            "<table class=pairs><tr><th>#</th><th>A</th><th>B</th><th>similarity</th><th>learned</th>"
+            "<table class=pairs><tr><th>#</th><th>A</th><th>B</th><th>similarity</th>"
+            f"{'<th>learned</th>' if has_model else ''}"
             f"<th>fragments</th><th>longest (tokens)</th></tr>{''.join(rows)}</table>"
             f"<h2>Clusters</h2><ul>{clusters or '<li>none</li>'}</ul>{''.join(details)}</body></html>\n")
