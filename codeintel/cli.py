@@ -490,6 +490,40 @@ def eval_merge(data, model_dir, threshold, repo):
                 "instance_labels": report.labels, "seconds": round(report.seconds, 1)})
 
 
+@eval_.command("clones")
+@click.option("--labelled", type=click.Path(dir_okay=False), default=None,
+              help="JSONL(.gz): one program a line with id, label, code and optional language (MAP@R).")
+@click.option("--split", default=None, help="Only the records whose `split` field is this (e.g. valid).")
+@click.option("--limit", type=click.IntRange(2), default=None, help="At most this many labelled programs.")
+@click.option("--language", default=None, help="Language of records that name none (e.g. cpp for POJ-104).")
+@click.option("--pairs", type=click.Path(dir_okay=False), default=None,
+              help="CSV with original,candidate,is_plagiarism,level (ROC-AUC per level); needs --root.")
+@click.option("--root", type=click.Path(), default=None, help="Folder the paths of --pairs are relative to.")
+def eval_clones(labelled, split, limit, language, pairs, root):
+    """MAP@R (labelled programs) and ROC-AUC per level (plagiarism pairs) of each clone scorer, as JSON."""
+    from .clones.evaluate import EvalInputError, evaluate_pairs, evaluate_retrieval, read_labelled, read_pairs
+
+    if not labelled and not pairs:
+        raise Failure("give --labelled FILE.jsonl and/or --pairs FILE.csv --root DIR", EXIT_USAGE)
+    if pairs and not root:
+        raise Failure("--pairs needs --root DIR (the folder its paths are relative to)", EXIT_USAGE)
+    if language:
+        from indexer.languages import language_names
+
+        if language not in language_names():
+            raise Failure(f"unknown language {language!r}; choose from {', '.join(language_names())}", EXIT_USAGE)
+    out = {}
+    try:
+        if labelled:
+            records = read_labelled(labelled, split, limit)
+            out["retrieval"] = {"data": labelled, "split": split, **evaluate_retrieval(records, language)}
+        if pairs:
+            out["plagiarism"] = {"data": pairs, "root": root, **evaluate_pairs(read_pairs(pairs, root), root)}
+    except EvalInputError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    _emit_json(out)
+
+
 @main.command("merge-driver")
 @click.argument("base", type=click.Path())
 @click.argument("ours", type=click.Path())
@@ -567,6 +601,121 @@ def resolve(file, dry_run, explain, threshold):
     sys.exit(0 if result.conflicts == 0 else 1)
 
 
+# ---------------------------------------------------------------------------------------- clones
+def _archive_store(index: str, create: bool) -> Store:
+    """An archive of past submissions: a store file, or a folder holding .codeintel/index.db."""
+    path = Path(index)
+    if path.is_dir():
+        path = store_path(path)
+    if not create and not path.is_file():
+        raise Failure(f"{index}: no such archive store", EXIT_USAGE)
+    if path.is_dir() or not path.parent.is_dir():
+        raise Failure(f"{index}: not a store file in an existing folder", EXIT_USAGE)
+    return Store.open(path, create=create)
+
+
+@main.command()
+@click.argument("dirs", nargs=-1, required=True, type=click.Path())
+@click.option("--template", "templates", multiple=True, type=click.Path(),
+              help="Starter code (file or folder; repeatable): its fingerprints are ignored.")
+@click.option("--against", "against", type=click.Path(), default=None,
+              help="An archive store of past submissions to compare the new ones with.")
+@click.option("--keep", "keep", type=click.Path(), default=None,
+              help="Add (or replace) these submissions in this archive store afterwards.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Similarity from which pairs are flagged and clustered.")
+@click.option("--limit", type=click.IntRange(1), default=200, show_default=True,
+              help="Compare in full (fragments) this many of the best pairs.")
+@click.option("--top", type=click.IntRange(0), default=20, show_default=True, help="Pairs shown in the table.")
+@click.option("--show", type=click.IntRange(0), default=3, show_default=True,
+              help="Pairs whose fragments are shown side by side.")
+@click.option("--html", "html_file", type=click.Path(), default=None, help="Write a standalone HTML report.")
+@click.option("--csv", "csv_file", type=click.Path(), default=None, help="Write the ranked pairs as CSV ('-': stdout).")
+@json_option
+def plagiarism(dirs, templates, against, keep, threshold, limit, top, show, html_file, csv_file, as_json):
+    """Compare submissions: each file or sub-folder of each DIR is one submission."""
+    from .clones.plagiarism import (SubmissionError, archive_submissions, detect, keep_in_archive,
+                                    load_submissions, template_hashes)
+    from .clones.render import render_csv, render_html, render_text
+
+    try:
+        template = template_hashes(templates) if templates else None
+        subs = load_submissions(dirs)
+    except SubmissionError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    if not subs:
+        raise Failure("no submissions (files or sub-folders) in " + ", ".join(dirs), EXIT_USAGE)
+    new_count = len(subs)
+    if against:
+        with _archive_store(against, create=False) as store:
+            subs += archive_submissions(store, subs)
+    elif len(subs) < 2:
+        raise Failure("only one submission: give a folder with two or more, or --against an archive", EXIT_USAGE)
+    run = detect(subs, template, threshold, limit, only_new_vs_archive=bool(against))
+    if against:
+        run.notes.append(f"{new_count} new submission(s) compared with {len(subs) - new_count} kept in {against} "
+                         "that share code with them")
+    if html_file:
+        _write_output(html_file, render_html(run))
+    if csv_file:
+        if csv_file == "-":
+            click.echo(render_csv(run), nl=False)
+        else:
+            _write_output(csv_file, render_csv(run))
+    if keep:
+        with _archive_store(keep, create=True) as store:
+            kept = keep_in_archive(store, subs)
+        run.notes.append(f"kept {kept} submission(s) in {keep}")
+    if as_json:
+        _emit_json(run.as_dict())
+    elif csv_file != "-":
+        render_text(run, _console(), top=top, show=show)
+    for label, target in (("HTML report", html_file), ("CSV", csv_file)):
+        if target and target != "-" and not as_json:
+            click.echo(f"wrote the {label} to {target}", err=True)
+
+
+@main.command()
+@click.argument("path", default=".", type=click.Path())
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.7, show_default=True)
+@click.option("--min-tokens", type=click.IntRange(1), default=40, show_default=True,
+              help="Ignore functions with fewer tokens.")
+@json_option
+def clones(path, threshold, min_tokens, as_json):
+    """Groups of near-duplicate functions in the indexed repository (under PATH)."""
+    from .clones.repo import find_clones
+
+    target = Path(path)
+    if not target.exists():
+        raise Failure(f"{path}: no such file or directory", EXIT_USAGE)
+    db = find_store(target if target.is_dir() else target.parent)
+    if db is None:
+        raise Failure(f"no index in {path} or any parent folder; run `codeintel index` first", EXIT_STORE)
+    root = db.parent.parent
+    prefix = target.resolve().relative_to(root.resolve()).as_posix() if target.resolve() != root.resolve() else ""
+    with Store.open(db, create=False) as store:
+        data = find_clones(store, threshold, min_tokens, "" if prefix == "." else prefix)
+    if as_json:
+        _emit_json(data)
+        return
+    console = _console()
+    if not data["groups"]:
+        console.print(f"no near-duplicate functions (similarity >= {threshold}) among {data['compared']} "
+                      f"functions of {min_tokens}+ tokens")
+        sys.exit(EXIT_NOTHING_FOUND)
+    from rich.table import Table
+
+    for n, g in enumerate(data["groups"], 1):
+        table = Table(title=f"group {n}: {len(g['functions'])} functions, similarity up to {g['similarity']:.2f}",
+                      title_justify="left")
+        table.add_column("function")
+        table.add_column("where")
+        table.add_column("tokens", justify="right")
+        for f in g["functions"]:
+            table.add_row(f["qualname"], f"{f['path']}:{f['start_line']}-{f['end_line']}", str(f["tokens"]))
+        console.print(table)
+
+
 # ---------------------------------------------------------------------------------------- report
 def _write_output(target: str, text: str) -> None:
     """Write a report file; a folder, or a file in a folder that does not exist, is bad input."""
@@ -586,13 +735,13 @@ def _write_output(target: str, text: str) -> None:
 @main.command()
 @click.argument("path", default=".", type=click.Path())
 @click.option("--section", "sections", multiple=True, metavar="NAME",
-              help="Only this section (repeatable): index, history, merges, models, findings.")
+              help="Only this section (repeatable): index, history, merges, models, clones, findings.")
 @click.option("--html", "html_file", type=click.Path(), default=None, help="Write one standalone HTML file.")
 @click.option("--sarif", "sarif_file", type=click.Path(), default=None,
               help="Write a SARIF 2.1.0 log (GitHub code scanning).")
 @json_option
 def report(path, sections, html_file, sarif_file, as_json):
-    """What codeintel knows about the repository at PATH: index, history, merges, models, findings."""
+    """What codeintel knows about the repository at PATH: index, history, merges, models, clones, findings."""
     from .report import SECTION_NAMES, UnknownSection, build_report, render_html, render_sarif, render_text
 
     if not Path(path).is_dir():

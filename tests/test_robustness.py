@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from conftest import cli, cli_json, commit_all, init_repo
+from codeintel.store.schema import SCHEMA_VERSION
 
 
 def _reasons(root):
@@ -186,6 +187,6 @@ def test_an_older_index_is_migrated_in_place(tmp_path):
     conn.commit()
     conn.close()
     stats = cli_json("stats", "--repo", root)
-    assert stats["schema_version"] == 3 and stats["symbols"] == {"function": 1}
+    assert stats["schema_version"] == SCHEMA_VERSION and stats["symbols"] == {"function": 1}
     conn = sqlite3.connect(root / ".codeintel" / "index.db")
     assert conn.execute("SELECT count(*) FROM merge_decisions").fetchone() == (0,)

@@ -32,7 +32,7 @@ FALLBACKS = {
     "sketch": "the most similar function in the repository",
     "merge": "git's diff3 result, conflicts left to the user",
     "edits": "nearest-neighbour edit transfer from the history",
-    "clones": "TF-IDF over token n-grams",
+    "clones": "winnowing fingerprints and shared fragments",
 }
 WEIGHTS, CONFIG, META, TOKENIZER = "model.safetensors", "config.json", "meta.json", "tokenizer.json"
 BUILTIN_ENV = "CODEINTEL_BUILTIN_MODELS"

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from .schema import MIGRATIONS, SCHEMA_VERSION
+from .clones import CloneQueries
 from .summaries import SummaryQueries
 
 STORE_DIR = ".codeintel"
@@ -162,7 +163,7 @@ def prepare_record(record: "FileRecord") -> "FileRecord":
     return record
 
 
-class Store(SummaryQueries):
+class Store(SummaryQueries, CloneQueries):
     def __init__(self, path: Path, conn: sqlite3.Connection):
         self.path = path
         self.conn = conn

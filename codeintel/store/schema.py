@@ -5,7 +5,7 @@ are offsets into the file's bytes (files.content). Only this package names table
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -153,5 +153,28 @@ ALTER TABLE merge_decisions ADD COLUMN theirs_blob TEXT;
 ALTER TABLE merge_decisions ADD COLUMN resolution TEXT;      -- the text written for the hunk (NULL when left)
 """
 
+_V4 = """
+-- an archive of past submissions for `codeintel plagiarism --against` (new ones are compared with
+-- these); fingerprints are the winnowed k-gram hashes (signed 64-bit) with the k and window in meta
+CREATE TABLE IF NOT EXISTS clone_submissions (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    added_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clone_documents (
+    id INTEGER PRIMARY KEY,
+    submission_id INTEGER NOT NULL REFERENCES clone_submissions(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    language TEXT,
+    content BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS clone_documents_submission ON clone_documents(submission_id);
+CREATE TABLE IF NOT EXISTS clone_fingerprints (
+    document_id INTEGER NOT NULL REFERENCES clone_documents(id) ON DELETE CASCADE,
+    hash INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS clone_fingerprints_hash ON clone_fingerprints(hash);
+"""
+
 # version -> SQL that brings a store from version-1 to version
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}

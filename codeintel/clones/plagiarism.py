@@ -1,0 +1,250 @@
+"""Many submissions compared at once: what ``codeintel plagiarism DIR…`` computes.
+
+A submission is one file or one sub-folder (all its source files) of a given folder. Every
+pair is scored first by the fingerprints it shares (a sparse product, so 1,000 submissions
+take about a second); the best ``limit`` pairs are then compared in full (matched fragments
+and token coverage, ``fragments.compare``) and ranked by that. Fingerprints of starter code
+(``template``) and fingerprints found in more than ``max_share`` of all submissions are
+ignored. Pairs at or above ``threshold`` are joined into clusters. Past submissions kept in
+an archive store (``--against``) are compared with the new ones, not with each other.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+
+from .fingerprints import DEFAULT_K, DEFAULT_WINDOW
+from .fragments import Document, compare, fingerprint_index
+from .tokens import language_of
+
+MAX_FILE_BYTES = 1 << 20
+_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".codeintel", ".venv", "venv", ".idea", ".vscode"}
+
+
+class SubmissionError(ValueError):
+    """Bad input: a folder that does not exist, nothing to compare."""
+
+
+@dataclass
+class Submission:
+    name: str
+    docs: list
+    origin: str = "new"          # new | archive
+
+    @property
+    def tokens(self) -> int:
+        return sum(d.counted_tokens for d in self.docs)
+
+
+def _source_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    out = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                out.append(Path(dirpath) / name)
+    return out
+
+
+def _read_source(path: Path) -> Optional[bytes]:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return None if b"\0" in data[:8192] else data
+
+
+def documents_of(path: Path, display_root: Path, k: int = DEFAULT_K, window: int = DEFAULT_WINDOW) -> list:
+    """The Documents of a file or folder: files of a known language; if there are none, every
+    text file (tokenised by the plain fallback)."""
+    files = []
+    for f in _source_files(path):
+        data = _read_source(f)
+        if data is not None:
+            files.append((f, data, language_of(str(f), data)))
+    known = [x for x in files if x[2]]
+    chosen = known or files
+    docs = []
+    for f, data, lang in chosen:
+        rel = f.relative_to(display_root).as_posix() if f != display_root else f.name
+        docs.append(Document.from_text(rel, data, lang, k, window))
+    return docs
+
+
+def load_submissions(folders: Iterable[str], k: int = DEFAULT_K, window: int = DEFAULT_WINDOW) -> list:
+    """Each entry (file or sub-folder) of each folder is one submission, named by its path
+    relative to the folder's parent."""
+    subs = []
+    for folder in folders:
+        root = Path(folder)
+        if not root.is_dir():
+            raise SubmissionError(f"{folder}: no such directory")
+        for entry in sorted(root.iterdir(), key=lambda p: p.name):
+            if entry.name.startswith(".") or entry.name in _SKIP_DIRS:
+                continue
+            docs = documents_of(entry, root.parent, k, window)
+            if docs:
+                subs.append(Submission(entry.relative_to(root.parent).as_posix(), docs))
+    return subs
+
+
+def template_hashes(paths: Iterable[str], k: int = DEFAULT_K, window: int = DEFAULT_WINDOW) -> set:
+    hashes: set = set()
+    for p in paths:
+        path = Path(p)
+        if not path.exists():
+            raise SubmissionError(f"{p}: no such file or directory")
+        for doc in documents_of(path, path.parent, k, window):
+            hashes.update(int(h) for h in doc.prints.hashes)
+    return hashes
+
+
+@dataclass
+class RankedPair:
+    a: int
+    b: int
+    estimate: float              # from shared fingerprints only
+    result: object = None        # fragments.PairResult once compared in full
+    learned: Optional[float] = None
+
+    @property
+    def similarity(self) -> float:
+        return self.result.similarity if self.result is not None else self.estimate
+
+
+@dataclass
+class Run:
+    submissions: list
+    pairs: list                  # RankedPair, best first
+    clusters: list               # lists of submission indices
+    threshold: float
+    candidate_pairs: int
+    seconds: float
+    template_fingerprints: int = 0
+    ignored_common: int = 0
+    learned_model: Optional[str] = None
+    notes: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        subs = self.submissions
+        return {
+            "submissions": [{"name": s.name, "origin": s.origin, "files": [d.path for d in s.docs],
+                             "tokens": s.tokens} for s in subs],
+            "pairs": [{"a": subs[p.a].name, "b": subs[p.b].name, "similarity": round(p.similarity, 4),
+                       "fingerprint_estimate": round(p.estimate, 4),
+                       "learned_similarity": None if p.learned is None else round(p.learned, 4),
+                       **({k: v for k, v in p.result.as_dict().items() if k != "similarity"} if p.result else {})}
+                      for p in self.pairs],
+            "clusters": [[subs[i].name for i in c] for c in self.clusters],
+            "threshold": self.threshold, "candidate_pairs": self.candidate_pairs,
+            "template_fingerprints": self.template_fingerprints, "ignored_common_fingerprints": self.ignored_common,
+            "learned_model": self.learned_model, "notes": self.notes, "seconds": round(self.seconds, 2),
+        }
+
+
+def _shared_counts(subs: list, max_share: float):
+    """Upper-triangle (i, j, shared fingerprints) for every pair sharing one, and how many
+    fingerprints were dropped as too common."""
+    from scipy import sparse
+
+    rows, cols = [], []
+    for i, s in enumerate(subs):
+        hs = np.unique(np.concatenate([d.prints.hashes for d in s.docs]) if s.docs else np.zeros(0, np.uint64))
+        rows.append(np.full(hs.shape[0], i, dtype=np.int64))
+        cols.append(hs)
+    if not rows:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0), np.zeros(0), 0
+    r = np.concatenate(rows)
+    uniq, c = np.unique(np.concatenate(cols), return_inverse=True)
+    m = sparse.csr_matrix((np.ones(r.shape[0], dtype=np.float32), (r, c)), shape=(len(subs), uniq.shape[0]))
+    df = np.asarray(m.sum(axis=0)).ravel()
+    limit = max(2, int(max_share * len(subs))) if len(subs) >= 10 else len(subs)
+    common = df > limit
+    if common.any():
+        m = m[:, np.flatnonzero(~common)]
+    sizes = np.asarray(m.sum(axis=1)).ravel()
+    inter = sparse.triu(m @ m.T, k=1).tocoo()
+    return inter.row, inter.col, inter.data, sizes, int(common.sum())
+
+
+def union_clusters(n: int, edges: Iterable[tuple[int, int]]) -> list:
+    parent = list(range(n))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g))
+
+
+def detect(subs: list, template: Optional[set] = None, threshold: float = 0.5, limit: int = 200,
+           max_share: float = 0.5, learned: Optional[Callable] = None, learned_name: Optional[str] = None,
+           only_new_vs_archive: bool = False) -> Run:
+    """Rank the pairs of ``subs`` (see the module docstring). ``learned(sub_a, sub_b)`` may
+    give the learned similarity of a compared pair."""
+    started = time.perf_counter()
+    n_template = len(template or ())
+    if template:
+        for s in subs:
+            s.docs = [d.without(template) for d in s.docs]
+    i, j, shared, sizes, n_common = _shared_counts(subs, max_share)
+    if only_new_vs_archive and len(i):
+        origin = np.array([s.origin == "archive" for s in subs])
+        keep = origin[i] != origin[j]
+        i, j, shared = i[keep], j[keep], shared[keep]
+    denom = sizes[i] + sizes[j] if len(i) else np.zeros(0)
+    est = np.where(denom > 0, 2 * shared / np.maximum(denom, 1), 0.0) if len(i) else np.zeros(0)
+    order = np.argsort(-est, kind="stable")[:limit]
+    indexes = {}
+    pairs = []
+    for o in order.tolist():
+        a, b = int(i[o]), int(j[o])
+        if b not in indexes:
+            indexes[b] = fingerprint_index(subs[b].docs)
+        pair = RankedPair(a, b, float(est[o]), compare(subs[a].docs, subs[b].docs, indexes[b]))
+        if learned is not None:
+            pair.learned = float(learned(subs[a], subs[b]))
+        pairs.append(pair)
+    pairs.sort(key=lambda p: (-p.similarity, subs[p.a].name, subs[p.b].name))
+    clusters = union_clusters(len(subs), ((p.a, p.b) for p in pairs if p.similarity >= threshold))
+    notes = []
+    if len(i) > limit:
+        notes.append(f"{len(i)} pairs share fingerprints; the best {limit} by shared fingerprints were compared "
+                     f"in full (--limit)")
+    return Run(subs, pairs, clusters, threshold, int(len(i)), time.perf_counter() - started, n_template, n_common,
+               learned_name, notes)
+
+
+def archive_submissions(store, new: list, k: int = DEFAULT_K, window: int = DEFAULT_WINDOW) -> list:
+    """The kept submissions of an archive store that share a fingerprint with ``new`` (by
+    name; a kept submission with a new one's name is the same submission and is skipped)."""
+    hashes = {int(h) for s in new for d in s.docs for h in d.prints.hashes}
+    names = store.archive_candidates(hashes, exclude={s.name for s in new})
+    by_name: dict = {}
+    for name, path, language, content in store.archive_documents(names):
+        by_name.setdefault(name, []).append(Document.from_text(path, bytes(content), language, k, window))
+    return [Submission(name, docs, "archive") for name, docs in by_name.items()]
+
+
+def keep_in_archive(store, subs: list) -> int:
+    """Add (or replace) the new submissions in the archive store."""
+    return store.archive_add((s.name, [(d.path, d.tokens.language, d.tokens.text, d.prints.hashes.tolist())
+                                       for d in s.docs]) for s in subs if s.origin == "new")

@@ -1,0 +1,168 @@
+"""Near-duplicate functions inside an indexed repository: ``codeintel clones``, the report's
+Clones section, and ``near_duplicates`` for an editor buffer (the language server's hook).
+
+Functions and methods come from the store's symbols (the indexer found them); each is
+tokenised as a slice of its file's token stream and fingerprinted. Pairs are found through
+shared fingerprints, compared in full (``fragments.compare``) and kept at or above the
+threshold; groups are the connected pairs. Functions shorter than ``min_tokens`` tokens
+(getters, one-liners) are left out, and so is a function's overlap with its own nested ones.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .fingerprints import DEFAULT_K, DEFAULT_WINDOW, winnow
+from .fragments import Document, compare, fingerprint_index
+from .plagiarism import union_clusters
+from .tokens import language_of, tokenize
+
+DEFAULT_THRESHOLD = 0.7
+DEFAULT_MIN_TOKENS = 40
+
+
+@dataclass
+class FunctionCopy:
+    path: str
+    qualname: str
+    kind: str
+    start_line: int
+    end_line: int
+    tokens: int
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "qualname": self.qualname, "kind": self.kind, "start_line": self.start_line,
+                "end_line": self.end_line, "tokens": self.tokens}
+
+
+def _function_docs(path: str, language: Optional[str], content: bytes, spans, min_tokens: int,
+                   k: int, window: int):
+    stream = tokenize(content, language)
+    for qualname, kind, start_byte, end_byte, start_line in spans:
+        part = stream.slice(start_byte, end_byte)
+        if len(part) < min_tokens:
+            continue
+        info = FunctionCopy(path, qualname, kind, start_line, part.line_of(max(start_byte, end_byte - 1)), len(part))
+        yield info, Document(path, part, winnow(part, k, window))
+
+
+def _pairs(infos: list, docs: list, threshold: float, max_share: int = 50):
+    """(i, j, PairResult) for functions sharing fingerprints and similar enough; nested
+    functions (one inside the other) are not pairs."""
+    postings: dict = defaultdict(set)
+    for i, doc in enumerate(docs):
+        for h in set(doc.prints.hashes.tolist()):
+            postings[h].add(i)
+    counts: dict = defaultdict(int)
+    for ids in postings.values():
+        if 1 < len(ids) <= max_share:
+            ordered = sorted(ids)
+            for x in range(len(ordered)):
+                for y in range(x + 1, len(ordered)):
+                    counts[(ordered[x], ordered[y])] += 1
+    out = []
+    indexes: dict = {}
+    for (i, j), shared in counts.items():
+        a, b = infos[i], infos[j]
+        if a.path == b.path and (a.start_line <= b.start_line <= a.end_line or b.start_line <= a.start_line <= b.end_line):
+            continue
+        if 2 * shared / max(1, len(docs[i].prints) + len(docs[j].prints)) < threshold / 2:
+            continue
+        if j not in indexes:
+            indexes[j] = fingerprint_index([docs[j]])
+        result = compare([docs[i]], [docs[j]], indexes[j])
+        if result.similarity >= threshold:
+            out.append((i, j, result))
+    return out
+
+
+def find_clones(store, threshold: float = DEFAULT_THRESHOLD, min_tokens: int = DEFAULT_MIN_TOKENS,
+                path_prefix: str = "", k: int = DEFAULT_K, window: int = DEFAULT_WINDOW) -> dict:
+    """Groups of near-duplicate functions in the store (JSON-able): each group lists its
+    functions and its pairs with similarity and matched line ranges."""
+    infos, docs = [], []
+    functions = 0
+    for path, language, content, spans in store.function_spans():
+        functions += len(spans)
+        for info, doc in _function_docs(path, language, content, spans, min_tokens, k, window):
+            infos.append(info)
+            docs.append(doc)
+    pairs = _pairs(infos, docs, threshold)
+    if path_prefix:
+        prefix = path_prefix.rstrip("/")
+        inside = lambda p: p == prefix or p.startswith(prefix + "/")  # noqa: E731
+        pairs = [p for p in pairs if inside(infos[p[0]].path) or inside(infos[p[1]].path)]
+    groups = []
+    for members in union_clusters(len(infos), ((i, j) for i, j, _ in pairs)):
+        member_set = set(members)
+        group_pairs = [{"a": infos[i].as_dict(), "b": infos[j].as_dict(), "similarity": round(r.similarity, 4),
+                        "fragments": [f.as_dict() for f in r.fragments]}
+                       for i, j, r in pairs if i in member_set]
+        group_pairs.sort(key=lambda p: -p["similarity"])
+        groups.append({"functions": [infos[i].as_dict() for i in members],
+                       "similarity": max(p["similarity"] for p in group_pairs), "pairs": group_pairs})
+    groups.sort(key=lambda g: (-g["similarity"], -len(g["functions"]), g["functions"][0]["path"]))
+    return {"threshold": threshold, "min_tokens": min_tokens, "functions": functions, "compared": len(docs),
+            "groups": groups}
+
+
+@dataclass
+class NearDuplicate:
+    """A function of the buffer (lines 1-based, inclusive) and its near-duplicate elsewhere."""
+    start_line: int
+    end_line: int
+    name: str
+    other_path: str
+    other_name: str
+    other_start_line: int
+    other_end_line: int
+    similarity: float
+
+
+def near_duplicates(root: Path, rel_path: str, text: str, threshold: float = DEFAULT_THRESHOLD,
+                    min_tokens: int = DEFAULT_MIN_TOKENS) -> list:
+    """Near-duplicates of the functions of an editor buffer (possibly unsaved) among the
+    indexed functions of the repository at ``root``; the buffer's own file in the store is
+    skipped (its functions are the buffer's). For the language server's hint diagnostics."""
+    from indexer.extract import extract
+    from indexer.languages import get_spec
+
+    from ..store import Store, store_path
+
+    data = text.encode("utf-8", "surrogateescape")
+    language = language_of(rel_path, data)
+    if language is None:
+        return []
+    facts = extract(data, get_spec(language), symbols_only=True)
+    spans = [(s.qualname, s.kind, s.start_byte, s.end_byte, s.start_line) for s in facts.symbols
+             if s.kind in ("function", "method")]
+    mine = list(_function_docs(rel_path, language, data, spans, min_tokens, DEFAULT_K, DEFAULT_WINDOW))
+    if not mine:
+        return []
+    db = store_path(root)
+    if not db.is_file():
+        return []
+    others_info, others = [], []
+    with Store.open(db, create=False) as store:
+        for path, lang, content, fspans in store.function_spans():
+            if path == rel_path:
+                continue
+            for info, doc in _function_docs(path, lang, content, fspans, min_tokens, DEFAULT_K, DEFAULT_WINDOW):
+                others_info.append(info)
+                others.append(doc)
+    index = fingerprint_index(others)
+    out = []
+    for info, doc in mine:
+        candidates = {d for h in doc.prints.hashes.tolist() for d, _ in index.get(h, ())}
+        best = None
+        for c in candidates:
+            r = compare([doc], [others[c]])
+            if r.similarity >= threshold and (best is None or r.similarity > best[1]):
+                best = (c, r.similarity)
+        if best is not None:
+            o = others_info[best[0]]
+            out.append(NearDuplicate(info.start_line, info.end_line, info.qualname, o.path, o.qualname, o.start_line,
+                                     o.end_line, round(best[1], 4)))
+    return out
