@@ -34,6 +34,8 @@ class OpenDocument:
         self.stale = True
         self.written_blob: Optional[str] = None
         self.has_diagnostics = False  # whether the client shows diagnostics of ours for it
+        self.findings: list = []      # the learned features' hints (lsp.findings), as of the last open/save
+        self.findings_run = 0         # how many times they were asked for
 
     # ---------------------------------------------------------------- edits
     def apply_changes(self, changes, version: Optional[int], encoding=UTF16, max_file_size: int = 1 << 20) -> None:

@@ -16,6 +16,7 @@ from codeintel import navigation
 from . import commands
 from .completion import candidates
 from .documents import OpenDocument
+from .findings import SHOW_LOCATION, finding_actions
 from .folders import Folder
 from .merge import conflict_diagnostics, resolve_document
 from .positions import location_json, to_range
@@ -98,6 +99,7 @@ def did_open(ls: CodeintelServer, params: lsp.DidOpenTextDocumentParams):
     doc = OpenDocument(item.uri, path, ls.folder_for(path), item.text, item.version)
     ls.documents[item.uri] = doc
     ls.refresh(doc)
+    ls.update_findings(doc)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
@@ -117,6 +119,7 @@ def did_save(ls: CodeintelServer, params: lsp.DidSaveTextDocumentParams):
     doc = ls.documents.get(params.text_document.uri)
     if doc is not None:
         ls.refresh(doc)       # the saved text is the buffer's; the next index run sees it on disk
+        ls.update_findings(doc)
     else:
         path = _path_of(params.text_document.uri)
         if path is not None:
@@ -322,13 +325,16 @@ async def _resolution(ls: CodeintelServer, doc: OpenDocument):
                 lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
 async def code_action(ls: CodeintelServer, params: lsp.CodeActionParams):
     doc = ls.document(params.text_document.uri)
-    if doc is None or b"<<<<<<<" not in doc.data:
+    if doc is None:
         return None
+    actions = finding_actions(doc.findings, params.range.start.line, params.range.end.line)
+    if b"<<<<<<<" not in doc.data:
+        return actions or None
     conflicts = conflict_diagnostics(doc.data.decode("utf-8", "surrogateescape"), ls.encoding)
     touched = [d for d in conflicts if d.range.start.line <= params.range.end.line
                and params.range.start.line <= d.range.end.line]
     if not touched:
-        return None
+        return actions or None
     result = await _resolution(ls, doc)
     action = lsp.CodeAction(title=RESOLVE_TITLE, kind=lsp.CodeActionKind.QuickFix, diagnostics=touched,
                             is_preferred=True)
@@ -337,7 +343,7 @@ async def code_action(ls: CodeintelServer, params: lsp.CodeActionParams):
     else:
         action.title = f"{RESOLVE_TITLE} ({result.resolved} of {result.resolved + result.left})"
         action.edit = result.edit
-    return [action]
+    return [action] + actions
 
 
 # -------------------------------------------------------------------- commands
@@ -376,6 +382,24 @@ async def cmd_report(ls: CodeintelServer, *args):
     folder = _folder_of_args(ls)
     return await asyncio.get_running_loop().run_in_executor(
         ls.read_pool, lambda: commands.report(folder.root, args[0] if args else {}))
+
+
+@server.command(SHOW_LOCATION)
+async def cmd_show_location(ls: CodeintelServer, *args):
+    """Open a location in the editor (the near-duplicate's code action): window/showDocument."""
+    if len(args) < 1 or not isinstance(args[0], str):
+        raise JsonRpcInvalidParams(f"{SHOW_LOCATION} needs a uri and optionally a range")
+    selection = None
+    if len(args) > 1 and isinstance(args[1], dict):
+        try:
+            start, end = args[1]["start"], args[1]["end"]
+            selection = lsp.Range(lsp.Position(int(start["line"]), int(start["character"])),
+                                  lsp.Position(int(end["line"]), int(end["character"])))
+        except (KeyError, TypeError, ValueError):
+            raise JsonRpcInvalidParams(f"{SHOW_LOCATION}: the range is not an LSP range") from None
+    answer = await ls.window_show_document_async(
+        lsp.ShowDocumentParams(uri=args[0], take_focus=True, selection=selection))
+    return {"shown": bool(answer and answer.success)}
 
 
 @server.command("codeintel.installMergeDriver")

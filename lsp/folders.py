@@ -26,6 +26,8 @@ class Settings:
     merge_threshold: Optional[float] = None
     completion: dict = field(default_factory=dict)
     conflict_markers: bool = True
+    near_duplicates: bool = True
+    clones_threshold: Optional[float] = None
 
     def update(self, section: object) -> list[str]:
         """Apply a client's settings (nested or dotted keys, camelCase); bad values are
@@ -36,7 +38,7 @@ class Settings:
         if not isinstance(section, dict):
             return problems
         flat = dict(section)
-        for group in ("index", "merge", "diagnostics", "completion"):
+        for group in ("index", "merge", "diagnostics", "completion", "clones"):
             if isinstance(flat.get(group), dict):
                 for key, value in flat.pop(group).items():
                     flat[f"{group}.{key}"] = value
@@ -51,6 +53,13 @@ class Settings:
                     self.merge_threshold = value
                 elif key == "diagnostics.conflictMarkers" and value is not None:
                     self.conflict_markers = bool(value)
+                elif key == "diagnostics.nearDuplicates" and value is not None:
+                    self.near_duplicates = bool(value)
+                elif key == "clones.threshold" and value is not None:
+                    value = float(value)
+                    if not 0.0 < value <= 1.0:
+                        raise ConfigError("must be above 0 and at most 1")
+                    self.clones_threshold = value
                 elif key.startswith("completion.") and value is not None:
                     self.completion[_snake(key.split(".", 1)[1])] = value
             except (ConfigError, TypeError, ValueError) as exc:

@@ -249,11 +249,49 @@ class CodeintelServer(LanguageServer):
         diagnostics = []
         if settings.conflict_markers and b"<<<<<<<" in doc.data:
             diagnostics = conflict_diagnostics(doc.data.decode("utf-8", "surrogateescape"), self.encoding)
+        diagnostics = diagnostics + doc.findings
         if not diagnostics and not doc.has_diagnostics:
             return      # nothing to say, nothing to clear
         doc.has_diagnostics = bool(diagnostics)
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diagnostics, version=doc.version))
+
+    def update_findings(self, doc: OpenDocument) -> None:
+        """Compute the learned features' hints of an opened or saved document in the read pool,
+        then publish them with the other diagnostics; a failure only costs the hints."""
+        folder, rel = doc.folder, doc.rel
+        settings = self.settings_for(folder)
+        doc.findings_run += 1          # only the latest run's answer is shown
+        run = doc.findings_run
+        if folder is None or rel is None or doc.degraded or not settings.near_duplicates:
+            if doc.findings:
+                doc.findings = []
+                self.publish_diagnostics(doc)
+            return
+        text, version = doc.data.decode("utf-8", "surrogateescape"), doc.version
+        loop = asyncio.get_running_loop()
+
+        def compute():
+            from .findings import near_duplicate_diagnostics
+            return near_duplicate_diagnostics(folder.root, rel, text, settings.clones_threshold)
+
+        def done(fut) -> None:
+            if fut.cancelled():
+                return
+            exc = fut.exception()
+            if exc is not None:
+                log.warning("%s: no near-duplicate hints (%s)", rel, exc)
+                return
+            loop.call_soon_threadsafe(self._set_findings, doc.uri, version, run, fut.result())
+
+        self.read_pool.submit(compute).add_done_callback(done)
+
+    def _set_findings(self, uri: str, version: Optional[int], run: int, findings: list) -> None:
+        doc = self.documents.get(uri)
+        if doc is None or doc.version != version or doc.findings_run != run:
+            return      # closed, edited or asked again since: a later run answers
+        doc.findings = findings
+        self.publish_diagnostics(doc)
 
     # ---------------------------------------------------------------- progress
     def progress(self, title: str):
@@ -279,9 +317,10 @@ class CodeintelServer(LanguageServer):
         problems = (folder.settings if folder else self.defaults).update(section)
         for problem in problems:
             self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, f"codeintel: {problem}"))
-        for doc in self.documents.values():
+        for doc in list(self.documents.values()):
             if doc.folder is folder:
                 doc.stale = True
+                self.update_findings(doc)
 
     async def open_folder(self, folder: Folder) -> None:
         """Open the folder's index, or build it with progress; then bring it up to date."""

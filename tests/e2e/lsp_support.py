@@ -108,6 +108,18 @@ async def lsp_session(repo: Path, spec: str = "visual-studio-code", configuratio
         await client.stop()
 
 
+async def until(predicate, timeout: float = 30.0):
+    """Poll ``predicate`` until it returns something true (the server answers asynchronously)."""
+    import asyncio
+
+    for _ in range(int(timeout / 0.05)):
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
 async def symbols_named(client: LanguageClient, query: str, tries: int = 50) -> list:
     """workspace/symbol until it finds something (index writes are asynchronous)."""
     import asyncio

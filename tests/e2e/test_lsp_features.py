@@ -12,7 +12,7 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 
 from conftest import commit_all, git, init_repo
-from lsp_support import APP, lsp_session, make_repo, open_doc, position_of
+from lsp_support import APP, lsp_session, make_repo, open_doc, position_of, until as _until
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
 
@@ -23,15 +23,6 @@ def _completion_module_present() -> bool:
         return True
     except ImportError:
         return False
-
-
-async def _until(predicate, timeout: float = 20.0):
-    for _ in range(int(timeout / 0.05)):
-        value = predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 # ------------------------------------------------------------------------------ completion

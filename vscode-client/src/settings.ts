@@ -36,6 +36,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     { key: 'merge.threshold', scope: 'server', default: null, unset: null },
     { key: 'index.maxFileSize', scope: 'server', default: '', unset: '' },
     { key: 'diagnostics.conflictMarkers', scope: 'server', default: true },
+    { key: 'diagnostics.nearDuplicates', scope: 'server', default: true },
+    { key: 'clones.threshold', scope: 'server', default: null, unset: null },
 ];
 
 /** Client-only settings that decide how the server process is started; changing one restarts it. */

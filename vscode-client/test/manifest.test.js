@@ -28,6 +28,8 @@ const SERVER_SETTING_KEYS = [
     'merge.threshold',
     'index.maxFileSize',
     'diagnostics.conflictMarkers',
+    'diagnostics.nearDuplicates',
+    'clones.threshold',
 ];
 
 test('the contributed commands are exactly the registered ones, with their palette titles', () => {

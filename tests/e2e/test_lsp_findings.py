@@ -1,0 +1,124 @@
+"""The learned features' findings in the editor, over stdio: near-duplicate hints with the other
+copy as related information, the code action that opens it (window/showDocument), and the
+setting that turns them off."""
+from __future__ import annotations
+
+import asyncio
+from typing import Union
+
+import pytest
+from lsprotocol import types as lsp
+
+from conftest import cli, commit_all, init_repo
+from lsp_support import lsp_session, open_doc, until, uri
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
+
+ORIGINAL = '''def mean_and_spread(values):
+    """Mean and standard deviation of a list of numbers."""
+    total = 0.0
+    for value in values:
+        total += value
+    mean = total / len(values)
+    squares = 0.0
+    for value in values:
+        squares += (value - mean) ** 2
+    spread = (squares / len(values)) ** 0.5
+    if spread > mean:
+        print("spread exceeds mean", mean, spread)
+    return mean, spread
+'''
+
+# the same function with every name changed: a clone that text search would not find
+RENAMED = '''import os
+
+
+def summary(numbers):
+    acc = 0.0
+    for n in numbers:
+        acc += n
+    avg = acc / len(numbers)
+    sq = 0.0
+    for n in numbers:
+        sq += (n - avg) ** 2
+    dev = (sq / len(numbers)) ** 0.5
+    if dev > avg:
+        print("spread exceeds mean", avg, dev)
+    return avg, dev
+
+
+def unrelated(path):
+    return os.path.basename(path).upper()
+'''
+
+
+def _repo(tmp_path):
+    repo = init_repo(tmp_path / "repo")
+    (repo / "stats.py").write_text(ORIGINAL)
+    (repo / "report.py").write_text(RENAMED)
+    commit_all(repo, "two copies")
+    cli("index", repo, "--quiet", check=0)
+    return repo
+
+
+def _decode_code_actions_as_such(client) -> None:
+    """lsprotocol's client side decodes a CodeAction that carries a command as a Command (NOTES.md):
+    tell the two apart by the shape of ``command``."""
+    converter = client.protocol._converter
+
+    def hook(obj, _type):
+        is_action = isinstance(obj.get("command"), dict) or "kind" in obj or "edit" in obj
+        return converter.structure(obj, lsp.CodeAction if is_action else lsp.Command)
+
+    converter.register_structure_hook(Union[lsp.Command, lsp.CodeAction], hook)
+
+
+async def test_near_duplicate_hint_related_information_and_open_action(tmp_path):
+    repo = _repo(tmp_path)
+    async with lsp_session(repo) as client:
+        _decode_code_actions_as_such(client)
+        doc = open_doc(client, repo / "report.py")
+        hints = await until(lambda: [d for d in client.diagnostics.get(doc, []) if d.code == "near-duplicate"])
+        assert len(hints) == 1, hints        # `unrelated` has no copy
+        hint = hints[0]
+        assert hint.severity == lsp.DiagnosticSeverity.Hint and hint.source == "codeintel"
+        assert hint.range.start.line == RENAMED.splitlines().index("def summary(numbers):")
+        assert "near-duplicate of mean_and_spread in stats.py:1" in hint.message
+        similarity = float(hint.message.rsplit("(", 1)[1].rstrip(")"))
+        assert 0.5 <= similarity <= 1.0
+        related = hint.related_information[0].location
+        assert related.uri == uri(repo / "stats.py") and related.range.start.line == 0
+
+        actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(doc), range=hint.range,
+            context=lsp.CodeActionContext(diagnostics=[hint])))
+        opening = [a for a in actions if a.title.startswith("Open the near-duplicate mean_and_spread")]
+        assert len(opening) == 1 and isinstance(opening[0], lsp.CodeAction)
+        assert opening[0].kind == lsp.CodeActionKind.QuickFix and opening[0].diagnostics[0].code == "near-duplicate"
+        command = opening[0].command
+        answer = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
+            command=command.command, arguments=command.arguments))
+        assert answer == {"shown": True}
+        shown = client.shown_documents[-1]
+        assert shown.uri == uri(repo / "stats.py") and shown.selection.start.line == 0
+        assert shown.selection.end.line == len(ORIGINAL.splitlines())
+
+        # no action on a line without a finding
+        none = await client.text_document_code_action_async(lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(doc), range=lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0)),
+            context=lsp.CodeActionContext(diagnostics=[])))
+        assert not none
+
+
+async def test_near_duplicate_hints_can_be_turned_off(tmp_path):
+    repo = _repo(tmp_path)
+    settings = {"codeintel": {"diagnostics": {"nearDuplicates": False}}}
+    async with lsp_session(repo, configuration=settings) as client:
+        doc = open_doc(client, repo / "report.py")
+        # a document with conflict markers proves diagnostics are flowing; the hint never comes
+        marked = repo / "marked.py"
+        marked.write_text("x = 1\n<<<<<<< HEAD\ny = 2\n=======\ny = 3\n>>>>>>> theirs\n")
+        other = open_doc(client, marked)
+        await until(lambda: client.diagnostics.get(other))
+        await asyncio.sleep(1.0)
+        assert not [d for d in client.diagnostics.get(doc, []) if d.code == "near-duplicate"]
