@@ -350,7 +350,8 @@ def make_chunks(facts: FileFacts, source: bytes, starts: Optional[list[int]] = N
     def line_end_byte(line: int) -> int:  # line is 1-based, inclusive
         return starts[line] if line < n_lines else len(source)
 
-    covered = bytearray(n_lines + 2)
+    covered = bytearray(n_lines + 2)   # 1 at each line (1-based) inside a top-level definition
+    covered[0] = covered[n_lines + 1] = 1
     for idx, sym in enumerate(facts.symbols):
         if sym.kind in FUNCTION_LIKE:
             chunks.append(Chunk(sym.kind, sym.qualname, idx, sym.start_line, sym.end_line,
@@ -360,18 +361,14 @@ def make_chunks(facts: FileFacts, source: bytes, starts: Optional[list[int]] = N
             end_byte = sym.end_byte if end_line == sym.end_line else line_end_byte(end_line)
             chunks.append(Chunk(sym.kind, sym.qualname, idx, sym.start_line, end_line, sym.start_byte, end_byte))
         if sym.parent is None:
-            for line in range(sym.start_line, sym.end_line + 1):
-                covered[line] = 1
-    line = 1
-    while line <= n_lines:
-        if covered[line]:
-            line += 1
-            continue
-        first = line
-        while line <= n_lines and not covered[line] and line - first < WINDOW_LINES:
-            line += 1
-        last = line - 1
-        start_b, end_b = starts[first - 1], line_end_byte(last)
-        if source[start_b:end_b].strip():
-            chunks.append(Chunk("window", f"lines {first}-{last}", None, first, last, start_b, end_b))
+            covered[sym.start_line:sym.end_line + 1] = b"\1" * (sym.end_line + 1 - sym.start_line)
+    line = covered.find(0)
+    while line != -1:
+        gap_end = covered.find(1, line)      # first covered line after the gap (n_lines + 1 at most)
+        for first in range(line, gap_end, WINDOW_LINES):
+            last = min(first + WINDOW_LINES, gap_end) - 1
+            start_b, end_b = starts[first - 1], line_end_byte(last)
+            if source[start_b:end_b].strip():
+                chunks.append(Chunk("window", f"lines {first}-{last}", None, first, last, start_b, end_b))
+        line = covered.find(0, gap_end)
     return chunks
