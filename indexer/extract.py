@@ -232,6 +232,50 @@ def _definitions(matches):
     return unique
 
 
+def _is_definition_anchor(capture: str) -> bool:
+    return capture.startswith("definition.") or capture == "scope"
+
+
+def _is_import_anchor(capture: str) -> bool:
+    return capture in ("import", "import.module", "import.name")
+
+
+def _matches_where_captured(query: ts.Query, captures: dict[str, list[ts.Node]], is_anchor,
+                            root: ts.Node) -> list:
+    """The matches of ``query`` (definitions or imports), given the captures of one walk of
+    the whole tree with a query that includes it (``LanguageSpec.combined_query``).
+
+    That walk says where the matches are, but not which captures belong together. A
+    pattern's root is the node of its anchor capture (a definition, an import statement) or
+    that node's parent, so the query runs again from each anchor's parent, only at that
+    depth and the next: a few nodes each instead of a second walk of the whole tree.
+    Should a pattern be rooted higher, some anchor is then missing from the matches, and
+    the query walks the whole tree instead."""
+    wanted = {(name, node.id) for name, nodes in captures.items() if is_anchor(name) for node in nodes}
+    if not wanted:
+        return []
+    parents: dict[int, ts.Node] = {}
+    for name, nodes in captures.items():
+        if is_anchor(name):
+            for node in nodes:
+                parent = node.parent or node
+                parents.setdefault(parent.id, parent)
+    cursor = ts.QueryCursor(query)
+    cursor.set_max_start_depth(1)
+    matches = [match for parent in parents.values() for match in cursor.matches(parent)]
+    found = {(name, node.id) for _pattern, caps in matches for name, nodes in caps.items() if is_anchor(name)
+             for node in nodes}
+    if not wanted <= found:
+        return ts.QueryCursor(query).matches(root)
+    matches.sort(key=_match_position)  # source order, as a walk of the whole tree gives them
+    return matches
+
+
+def _match_position(match) -> tuple[int, int]:
+    starts = [node.start_byte for nodes in match[1].values() for node in nodes]
+    return min(starts), max(starts)
+
+
 def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
             symbols_only: bool = False) -> FileFacts:
     """The facts of one file; ``symbols_only`` skips imports, references and chunks (history
@@ -242,13 +286,15 @@ def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
     facts = FileFacts(language=spec.name, line_count=source.count(b"\n") + (0 if source.endswith(b"\n") or not source else 1))
     if root.has_error:
         facts.error_count, facts.first_error_line = _count_errors(root)
+    ref_nodes: list[ts.Node] = []
     if symbols_only:
         def_matches, import_matches = ts.QueryCursor(spec.definitions_query).matches(root), []
     else:
-        query, first_import = spec.structure_query
-        def_matches, import_matches = [], []
-        for match in ts.QueryCursor(query).matches(root):
-            (import_matches if match[0] >= first_import else def_matches).append(match)
+        captures = ts.QueryCursor(spec.combined_query).captures(root)
+        ref_nodes = captures.get("ref", [])
+        def_matches = _matches_where_captured(spec.definitions_query, captures, _is_definition_anchor, root)
+        import_matches = (_matches_where_captured(spec.imports_query, captures, _is_import_anchor, root)
+                          if spec.imports_query is not None else [])
 
     # --- definitions, nested by a stack of enclosing definitions/scopes
     stack: list[tuple[int, list[str], Optional[int], Optional[str]]] = []  # (end_byte, qual parts, symbol idx, kind)
@@ -319,7 +365,7 @@ def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
                       if b":" in source[start:end] or b"." in source[start:end])
     compound_starts = [start for start, _ in compound]
     by_name: dict[bytes, list[int]] = {}
-    for node in ts.QueryCursor(spec.references_query).captures(root).get("ref", ()):
+    for node in ref_nodes:
         start = node.start_byte
         if start in name_starts:
             continue

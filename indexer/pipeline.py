@@ -169,7 +169,7 @@ def index_repository(root: os.PathLike | str, *, max_file_size: int = DEFAULT_MA
                 consume(map(_index_one, jobs))
             else:
                 for spec in {language_for_path(job[1]) for job in jobs} - {None}:
-                    spec.structure_query, spec.references_query  # compiled once, inherited by the workers
+                    spec.compile_queries()  # compiled once, inherited by the workers
                 pool = _pool(n_workers)
                 try:
                     consume(pool.imap_unordered(_index_one, jobs, chunksize=4))

@@ -69,11 +69,15 @@ class LanguageSpec:
         return ts.Query(self.language, self.references_pattern)
 
     @cached_property
-    def structure_query(self) -> tuple[ts.Query, int]:
-        """Definitions and imports in one query (one walk of the tree instead of two), with
-        the pattern index where the imports start."""
-        n_defs = self.definitions_query.pattern_count
-        return ts.Query(self.language, self.definitions + "\n" + self.imports), n_defs
+    def combined_query(self) -> ts.Query:
+        """Definitions, imports and references in one query: one walk of the tree finds every
+        node the three are about (the indexer then groups the definitions and imports into
+        matches where they were found, see ``indexer.extract``)."""
+        return ts.Query(self.language, "\n".join((self.definitions, self.imports, self.references_pattern)))
+
+    def compile_queries(self) -> None:
+        """Compile every query now (before forking workers, which then inherit them)."""
+        self.definitions_query, self.imports_query, self.references_query, self.combined_query
 
     def parser(self) -> ts.Parser:
         return ts.Parser(self.language)
