@@ -8,6 +8,7 @@ run leaves a consistent database that the next run completes.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import sys
@@ -230,6 +231,8 @@ class Store:
                              f"reads {SCHEMA_VERSION}); upgrade codeintel or use `codeintel index --rebuild`")
         if have == SCHEMA_VERSION:
             return
+        if have:
+            self.build_deferred_indexes()  # migrations see the indexes their version made
         with self.transaction():
             have = self._version()  # another process may have migrated meanwhile
             for version in range(have + 1, SCHEMA_VERSION + 1):
@@ -283,16 +286,52 @@ class Store:
     @contextlib.contextmanager
     def bulk_writes(self):
         """Many write transactions in a row: the WAL is checkpointed once at the end instead
-        of every 1000 pages (an interrupted run just leaves a longer WAL, still consistent)."""
+        of every 1000 pages (an interrupted run just leaves a longer WAL, still consistent).
+
+        Into a store that holds no files yet (a first run), the rows go in without the
+        secondary indexes of the per-file tables: those are dropped first and built once at
+        the end from the finished tables, cheaper than keeping them up to date row by row.
+        Their definitions wait in ``meta`` meanwhile, so after a run that was killed the
+        next run (or a schema migration) builds them; queries meanwhile still work, only
+        slower."""
+        self.build_deferred_indexes()
+        self._defer_indexes()
         self.conn.execute("PRAGMA wal_autocheckpoint=0")
         try:
             yield self
         finally:
             self.conn.execute("PRAGMA wal_autocheckpoint=1000")
             try:
+                self.build_deferred_indexes()
                 self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.Error:
                 pass
+
+    def _defer_indexes(self) -> None:
+        with self.transaction() as c:
+            if c.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None:
+                return
+            tables = ", ".join("?" * len(_PER_FILE_TABLES))
+            rows = c.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                             f" AND tbl_name IN ({tables}) ORDER BY name", _PER_FILE_TABLES).fetchall()
+            if not rows:
+                return
+            c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                      (_DEFERRED_INDEXES, json.dumps([sql for _name, sql in rows])))
+            for name, _sql in rows:
+                c.execute(f'DROP INDEX "{name}"')
+
+    def build_deferred_indexes(self) -> None:
+        """Build the indexes a first run left out (see ``bulk_writes``), if any are waiting."""
+        if self.get_meta(_DEFERRED_INDEXES) is None:
+            return
+        with self.transaction() as c:
+            row = c.execute("SELECT value FROM meta WHERE key = ?", (_DEFERRED_INDEXES,)).fetchone()
+            if row is None:  # another process built them meanwhile
+                return
+            for sql in json.loads(row[0]):
+                c.execute(_IF_NOT_EXISTS.sub(r"\g<0>IF NOT EXISTS ", sql, count=1))
+            c.execute("DELETE FROM meta WHERE key = ?", (_DEFERRED_INDEXES,))
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str, default: Optional[str] = None) -> Optional[str]:
@@ -566,6 +605,12 @@ class Store:
                 "result", "conflicts")
         for row in self.conn.execute(sql + " ORDER BY id"):
             yield dict(zip(cols, row))
+
+
+# the tables write_files fills, whose secondary indexes a first run builds at the end
+_PER_FILE_TABLES = ("files", "symbols", "imports", "refs", "chunks")
+_DEFERRED_INDEXES = "deferred_indexes"   # meta key: JSON list of CREATE INDEX statements
+_IF_NOT_EXISTS = re.compile(r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?!IF\s)", re.IGNORECASE)
 
 
 def _merge_decision_columns():
