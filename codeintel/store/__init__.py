@@ -209,20 +209,23 @@ class Store:
             if not ignore.exists():
                 ignore.write_text("# codeintel's index: local, derived data\n*\n")
         try:
-            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA cache_size=-65536")
-            store = cls(path, conn)
+            store = cls(path, _connect(path))
             store._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path} is not a usable codeintel index ({exc}); "
                              f"`codeintel index --rebuild` moves it aside and builds a new one") from None
-        del mode
         return store
+
+    @contextlib.contextmanager
+    def disconnected(self):
+        """The connection closed for a while, then opened again with the same settings: to
+        fork worker processes that open their own (an SQLite connection, and the locks
+        SQLite keeps for it in the process, must not cross a fork)."""
+        self.conn.close()
+        try:
+            yield
+        finally:
+            self.conn = _connect(self.path)
 
     def _migrate(self) -> None:
         have = self._version()
@@ -611,6 +614,19 @@ class Store:
 _PER_FILE_TABLES = ("files", "symbols", "imports", "refs", "chunks")
 _DEFERRED_INDEXES = "deferred_indexes"   # meta key: JSON list of CREATE INDEX statements
 _IF_NOT_EXISTS = re.compile(r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?!IF\s)", re.IGNORECASE)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection in WAL mode with a busy timeout (writers wait for each other, readers
+    never wait)."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA cache_size=-65536")
+    return conn
 
 
 def _merge_decision_columns():

@@ -65,19 +65,11 @@ class LanguageSpec:
         return f"[{alternatives}] @ref"
 
     @cached_property
-    def references_query(self) -> ts.Query:
-        return ts.Query(self.language, self.references_pattern)
-
-    @cached_property
     def combined_query(self) -> ts.Query:
         """Definitions, imports and references in one query: one walk of the tree finds every
         node the three are about (the indexer then groups the definitions and imports into
         matches where they were found, see ``indexer.extract``)."""
         return ts.Query(self.language, "\n".join((self.definitions, self.imports, self.references_pattern)))
-
-    def compile_queries(self) -> None:
-        """Compile every query now (before forking workers, which then inherit them)."""
-        self.definitions_query, self.imports_query, self.references_query, self.combined_query
 
     def parser(self) -> ts.Parser:
         return ts.Parser(self.language)
