@@ -232,43 +232,47 @@ def _definitions(matches):
     return unique
 
 
-def _is_definition_anchor(capture: str) -> bool:
-    return capture.startswith("definition.") or capture == "scope"
+def _is_anchor(capture: str) -> bool:
+    """A capture that marks where a definition or import is (see _structure_matches)."""
+    return capture.startswith("definition.") or capture in ("scope", "import", "import.module", "import.name")
 
 
-def _is_import_anchor(capture: str) -> bool:
-    return capture in ("import", "import.module", "import.name")
-
-
-def _matches_where_captured(query: ts.Query, captures: dict[str, list[ts.Node]], is_anchor,
-                            root: ts.Node) -> list:
-    """The matches of ``query`` (definitions or imports), given the captures of one walk of
-    the whole tree with a query that includes it (``LanguageSpec.combined_query``).
+def _structure_matches(spec: LanguageSpec, captures: dict[str, list[ts.Node]], root: ts.Node) -> tuple[list, list]:
+    """The matches of the definition and of the import patterns, given the captures of one
+    walk of the whole tree with ``spec.combined_query``.
 
     That walk says where the matches are, but not which captures belong together. A
     pattern's root is the node of its anchor capture (a definition, an import statement) or
     that node's parent, so the query runs again from each anchor's parent, only at that
     depth and the next: a few nodes each instead of a second walk of the whole tree.
     Should a pattern be rooted higher, some anchor is then missing from the matches, and
-    the query walks the whole tree instead."""
-    wanted = {(name, node.id) for name, nodes in captures.items() if is_anchor(name) for node in nodes}
+    the definitions and imports queries walk the whole tree instead."""
+    wanted = {(name, node.id) for name, nodes in captures.items() if _is_anchor(name) for node in nodes}
     if not wanted:
-        return []
+        return [], []
     parents: dict[int, ts.Node] = {}
     for name, nodes in captures.items():
-        if is_anchor(name):
+        if _is_anchor(name):
             for node in nodes:
                 parent = node.parent or node
                 parents.setdefault(parent.id, parent)
-    cursor = ts.QueryCursor(query)
+    cursor = ts.QueryCursor(spec.combined_query)
     cursor.set_max_start_depth(1)
-    matches = [match for parent in parents.values() for match in cursor.matches(parent)]
-    found = {(name, node.id) for _pattern, caps in matches for name, nodes in caps.items() if is_anchor(name)
-             for node in nodes}
+    roles = spec.combined_roles
+    definitions, imports, found = [], [], set()
+    for parent in parents.values():
+        for match in cursor.matches(parent):
+            role = roles[match[0]]
+            if role != "reference":
+                (definitions if role == "definition" else imports).append(match)
+                found.update((name, node.id) for name, nodes in match[1].items() if _is_anchor(name)
+                             for node in nodes)
     if not wanted <= found:
-        return ts.QueryCursor(query).matches(root)
-    matches.sort(key=_match_position)  # source order, as a walk of the whole tree gives them
-    return matches
+        return (ts.QueryCursor(spec.definitions_query).matches(root),
+                ts.QueryCursor(spec.imports_query).matches(root) if spec.imports_query is not None else [])
+    definitions.sort(key=_match_position)  # source order, as a walk of the whole tree gives them
+    imports.sort(key=_match_position)
+    return definitions, imports
 
 
 def _match_position(match) -> tuple[int, int]:
@@ -292,9 +296,7 @@ def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
     else:
         captures = ts.QueryCursor(spec.combined_query).captures(root)
         ref_nodes = captures.get("ref", [])
-        def_matches = _matches_where_captured(spec.definitions_query, captures, _is_definition_anchor, root)
-        import_matches = (_matches_where_captured(spec.imports_query, captures, _is_import_anchor, root)
-                          if spec.imports_query is not None else [])
+        def_matches, import_matches = _structure_matches(spec, captures, root)
 
     # --- definitions, nested by a stack of enclosing definitions/scopes
     stack: list[tuple[int, list[str], Optional[int], Optional[str]]] = []  # (end_byte, qual parts, symbol idx, kind)

@@ -71,5 +71,15 @@ class LanguageSpec:
         matches where they were found, see ``indexer.extract``)."""
         return ts.Query(self.language, "\n".join((self.definitions, self.imports, self.references_pattern)))
 
+    @cached_property
+    def combined_roles(self) -> tuple[str, ...]:
+        """What each pattern of ``combined_query`` finds: "definition", "import" or "reference"."""
+        query = self.combined_query
+        definitions_end = len(self.definitions.encode())
+        imports_end = definitions_end + 1 + len(self.imports.encode())
+        return tuple("definition" if query.start_byte_for_pattern(i) < definitions_end
+                     else "import" if query.start_byte_for_pattern(i) < imports_end else "reference"
+                     for i in range(query.pattern_count))
+
     def parser(self) -> ts.Parser:
         return ts.Parser(self.language)
