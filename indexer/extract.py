@@ -232,6 +232,54 @@ def _definitions(matches):
     return unique
 
 
+def _is_anchor(capture: str) -> bool:
+    """A capture that marks where a definition or import is (see _structure_matches)."""
+    return capture.startswith("definition.") or capture in ("scope", "import", "import.module", "import.name")
+
+
+def _structure_matches(spec: LanguageSpec, captures: dict[str, list[ts.Node]], root: ts.Node) -> tuple[list, list]:
+    """The matches of the definition and of the import patterns, given the captures of one
+    walk of the whole tree with ``spec.combined_query``.
+
+    That walk says where the matches are, but not which captures belong together. A
+    pattern's root is the node of its anchor capture (a definition, an import statement) or
+    that node's parent, so the query runs again from each anchor's parent, only at that
+    depth and the next: a few nodes each instead of a second walk of the whole tree.
+    Should a pattern be rooted higher, some anchor is then missing from the matches, and
+    the definitions and imports queries walk the whole tree instead."""
+    wanted = {(name, node.id) for name, nodes in captures.items() if _is_anchor(name) for node in nodes}
+    if not wanted:
+        return [], []
+    parents: dict[int, ts.Node] = {}
+    for name, nodes in captures.items():
+        if _is_anchor(name):
+            for node in nodes:
+                parent = node.parent or node
+                parents.setdefault(parent.id, parent)
+    cursor = ts.QueryCursor(spec.combined_query)
+    cursor.set_max_start_depth(1)
+    roles = spec.combined_roles
+    definitions, imports, found = [], [], set()
+    for parent in parents.values():
+        for match in cursor.matches(parent):
+            role = roles[match[0]]
+            if role != "reference":
+                (definitions if role == "definition" else imports).append(match)
+                found.update((name, node.id) for name, nodes in match[1].items() if _is_anchor(name)
+                             for node in nodes)
+    if not wanted <= found:
+        return (ts.QueryCursor(spec.definitions_query).matches(root),
+                ts.QueryCursor(spec.imports_query).matches(root) if spec.imports_query is not None else [])
+    definitions.sort(key=_match_position)  # source order, as a walk of the whole tree gives them
+    imports.sort(key=_match_position)
+    return definitions, imports
+
+
+def _match_position(match) -> tuple[int, int]:
+    starts = [node.start_byte for nodes in match[1].values() for node in nodes]
+    return min(starts), max(starts)
+
+
 def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
             symbols_only: bool = False) -> FileFacts:
     """The facts of one file; ``symbols_only`` skips imports, references and chunks (history
@@ -242,13 +290,13 @@ def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
     facts = FileFacts(language=spec.name, line_count=source.count(b"\n") + (0 if source.endswith(b"\n") or not source else 1))
     if root.has_error:
         facts.error_count, facts.first_error_line = _count_errors(root)
+    ref_nodes: list[ts.Node] = []
     if symbols_only:
         def_matches, import_matches = ts.QueryCursor(spec.definitions_query).matches(root), []
     else:
-        query, first_import = spec.structure_query
-        def_matches, import_matches = [], []
-        for match in ts.QueryCursor(query).matches(root):
-            (import_matches if match[0] >= first_import else def_matches).append(match)
+        captures = ts.QueryCursor(spec.combined_query).captures(root)
+        ref_nodes = captures.get("ref", [])
+        def_matches, import_matches = _structure_matches(spec, captures, root)
 
     # --- definitions, nested by a stack of enclosing definitions/scopes
     stack: list[tuple[int, list[str], Optional[int], Optional[str]]] = []  # (end_byte, qual parts, symbol idx, kind)
@@ -319,7 +367,7 @@ def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
                       if b":" in source[start:end] or b"." in source[start:end])
     compound_starts = [start for start, _ in compound]
     by_name: dict[bytes, list[int]] = {}
-    for node in ts.QueryCursor(spec.references_query).captures(root).get("ref", ()):
+    for node in ref_nodes:
         start = node.start_byte
         if start in name_starts:
             continue
@@ -350,7 +398,8 @@ def make_chunks(facts: FileFacts, source: bytes, starts: Optional[list[int]] = N
     def line_end_byte(line: int) -> int:  # line is 1-based, inclusive
         return starts[line] if line < n_lines else len(source)
 
-    covered = bytearray(n_lines + 2)
+    covered = bytearray(n_lines + 2)   # 1 at each line (1-based) inside a top-level definition
+    covered[0] = covered[n_lines + 1] = 1
     for idx, sym in enumerate(facts.symbols):
         if sym.kind in FUNCTION_LIKE:
             chunks.append(Chunk(sym.kind, sym.qualname, idx, sym.start_line, sym.end_line,
@@ -360,18 +409,14 @@ def make_chunks(facts: FileFacts, source: bytes, starts: Optional[list[int]] = N
             end_byte = sym.end_byte if end_line == sym.end_line else line_end_byte(end_line)
             chunks.append(Chunk(sym.kind, sym.qualname, idx, sym.start_line, end_line, sym.start_byte, end_byte))
         if sym.parent is None:
-            for line in range(sym.start_line, sym.end_line + 1):
-                covered[line] = 1
-    line = 1
-    while line <= n_lines:
-        if covered[line]:
-            line += 1
-            continue
-        first = line
-        while line <= n_lines and not covered[line] and line - first < WINDOW_LINES:
-            line += 1
-        last = line - 1
-        start_b, end_b = starts[first - 1], line_end_byte(last)
-        if source[start_b:end_b].strip():
-            chunks.append(Chunk("window", f"lines {first}-{last}", None, first, last, start_b, end_b))
+            covered[sym.start_line:sym.end_line + 1] = b"\1" * (sym.end_line + 1 - sym.start_line)
+    line = covered.find(0)
+    while line != -1:
+        gap_end = covered.find(1, line)      # first covered line after the gap (n_lines + 1 at most)
+        for first in range(line, gap_end, WINDOW_LINES):
+            last = min(first + WINDOW_LINES, gap_end) - 1
+            start_b, end_b = starts[first - 1], line_end_byte(last)
+            if source[start_b:end_b].strip():
+                chunks.append(Chunk("window", f"lines {first}-{last}", None, first, last, start_b, end_b))
+        line = covered.find(0, gap_end)
     return chunks

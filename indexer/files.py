@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ DEFAULT_MAX_FILE_SIZE = 1 << 20      # 1 MiB
 MINIFIED_AVERAGE_LINE = 300          # bytes: average line length of minified/generated code
 MINIFIED_LONGEST_LINE = 10_000       # bytes: no hand-written line is this long
 UNSUPPORTED = "not a supported language"
-_LONG_LINE = re.compile(rb"[^\n]{%d}" % MINIFIED_LONGEST_LINE)
 ALWAYS_SKIPPED_DIRS = {".git", ".codeintel", ".hg", ".svn"}
 
 
@@ -169,7 +167,7 @@ def check_content(rel_path: str, data: bytes, check: Optional[FileCheck] = None,
         return check
     lines = data.count(b"\n") + 1
     if len(data) > 4096 and (len(data) / lines > MINIFIED_AVERAGE_LINE
-                             or _LONG_LINE.search(data) is not None):
+                             or max(map(len, data.split(b"\n"))) >= MINIFIED_LONGEST_LINE):
         check.reason = f"minified or generated (average line {len(data) // lines:,} bytes)"
         return check
     check.spec, check.data, check.blob = spec, data, git_blob_id(data)

@@ -1,6 +1,7 @@
 """An indexing run: list the work tree, find what changed since the last run, parse the
-changed files in worker processes, write their facts to the store in short transactions,
-then mine the git history.
+changed files in worker processes that write their facts to the store themselves, each
+batch in a short transaction of its own (few files: all in this process), then mine the
+git history.
 
 Unchanged files (same size and mtime, or else the same git blob id) are not parsed again;
 files gone from the listing are removed. Each batch of files is one transaction, so a run
@@ -14,6 +15,7 @@ import os
 import signal
 import sys
 import time
+from itertools import chain
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -22,9 +24,9 @@ from codeintel.store import FileRecord, Store, prepare_record, store_path
 
 from .extract import extract
 from .files import DEFAULT_MAX_FILE_SIZE, check_content, check_file, list_files
-from .languages import language_for_path
 
 BATCH_FILES = 64          # files per write transaction
+WORKER_BATCH_FILES = 24   # files per task (and per write transaction) of a worker process
 BATCH_SECONDS = 0.5       # or sooner, so a reader never waits long
 INLINE_BELOW = 24         # fewer changed files than this are parsed in-process
 
@@ -98,6 +100,25 @@ def index_file(root: os.PathLike | str, rel_path: str, max_file_size: int = DEFA
     return _record_of(rel_path, chk, tree)
 
 
+_worker_store: Optional[Store] = None   # a worker process's own connection to the store
+
+
+def _index_and_write(task: tuple[str, list[tuple[str, str, int, Optional[str]]]]) -> list[FileRecord]:
+    """Worker: index a batch of files and write them to the store in one transaction of its
+    own, so their rows never travel between processes and the main process is not the
+    writer every worker waits for. Returns each file's record without content and facts."""
+    global _worker_store
+    store_file, jobs = task
+    if _worker_store is None or str(_worker_store.path) != store_file:
+        _worker_store = Store.open(store_file, create=False)
+        _worker_store.conn.execute("PRAGMA wal_autocheckpoint=0")  # the main process checkpoints once
+    records = [_index_one(job) for job in jobs]
+    changed = [rec for rec in records if rec.status != "unchanged"]
+    if changed:
+        _worker_store.write_files(changed)
+    return [FileRecord(rec.path, rec.status, size=rec.size, mtime_ns=rec.mtime_ns) for rec in records]
+
+
 def _ignore_sigint() -> None:
     """Workers leave Ctrl-C to the parent, which stops them and reports once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -165,13 +186,14 @@ def index_repository(root: os.PathLike | str, *, max_file_size: int = DEFAULT_MA
                 touched.clear()
             last_flush = time.monotonic()
 
-        def consume(records) -> None:
+        def consume(records, written: bool = False) -> None:
             for done, rec in enumerate(records, 1):
                 if rec.status == "unchanged":
                     result.unchanged += 1
                     touched.append((rec.path, rec.size, rec.mtime_ns))
                 else:
-                    pending.append(rec)
+                    if not written:
+                        pending.append(rec)
                     if rec.status == "skipped":
                         result.skipped += 1
                     else:
@@ -188,11 +210,12 @@ def index_repository(root: os.PathLike | str, *, max_file_size: int = DEFAULT_MA
             if total < INLINE_BELOW or n_workers <= 1:
                 consume(map(_index_one, jobs))
             else:
-                for spec in {language_for_path(job[1]) for job in jobs} - {None}:
-                    spec.structure_query, spec.references_query  # compiled once, inherited by the workers
-                pool = _pool(n_workers)
+                with store.disconnected():
+                    pool = _pool(n_workers)
+                batch = max(1, min(WORKER_BATCH_FILES, total // (4 * n_workers)))
+                tasks = [(str(store.path), jobs[i:i + batch]) for i in range(0, total, batch)]
                 try:
-                    consume(pool.imap_unordered(_index_one, jobs, chunksize=4))
+                    consume(chain.from_iterable(pool.imap_unordered(_index_and_write, tasks)), written=True)
                     pool.close()
                 except BaseException:
                     pool.terminate()

@@ -141,3 +141,43 @@ def test_progress_bar_on_a_terminal_and_quiet_when_piped(tmp_path):
     screen = run_on_pty([sys.executable, "-m", "codeintel", "index", str(tmp_path), "--rebuild"])
     assert "files" in screen and "/40" in screen and "━" in screen  # the bar, counting files
     assert "indexed" in screen
+
+
+def _index_names(db: Path) -> set[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return {name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    finally:
+        conn.close()
+
+
+def test_a_first_run_builds_the_indexes_at_the_end_even_after_a_kill(tmp_path):
+    import subprocess
+    import sys
+
+    from codeintel.store import Store
+
+    (tmp_path / "m.py").write_text("def f():\n    return g()\n")
+    db = tmp_path / ".codeintel" / "index.db"
+    Store.open(db).close()
+    schema_indexes = _index_names(db)
+    assert {"symbols_name", "refs_name", "chunks_file"} <= schema_indexes
+
+    # a first run dies while its rows go in without the secondary indexes
+    script = ("import os, sys; from codeintel.store import Store\n"
+              "s = Store.open(sys.argv[1])\n"
+              "with s.bulk_writes():\n"
+              "    os._exit(9)\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(db)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 9, proc.stderr
+    assert not {"symbols_name", "refs_name"} & _index_names(db)
+    # the next run builds them (and queries work all along)
+    out = cli_json("index", tmp_path)
+    assert out["parsed"] == 1
+    assert _index_names(db) == schema_indexes
+    assert cli_json("refs", "g", "--repo", tmp_path)[0]["line"] == 2
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM meta WHERE key = 'deferred_indexes'").fetchone()[0] == 0
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()

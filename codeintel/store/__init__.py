@@ -8,6 +8,7 @@ run leaves a consistent database that the next run completes.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import sys
@@ -16,7 +17,7 @@ from bisect import bisect_left, bisect_right
 import sqlite3
 import time
 from dataclasses import dataclass
-from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
@@ -62,20 +63,46 @@ class FileRecord:
 
 
 _WORD = re.compile(r"\w+")
-_CAMEL_WORD = re.compile(r"\w*(?:[a-z0-9][A-Z]|[A-Z][A-Z][a-z])\w*")
-_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# bytes that end a word for the search terms: everything but ASCII letters, digits, "_" and the
+# bytes of multi-byte UTF-8 characters (the FTS tokenizer splits any non-letter among those)
+_TERM_SEPARATORS = bytes(c if chr(c).isascii() and (chr(c).isalnum() or c == 95) or c >= 128 else 32
+                         for c in range(256))
+# a word with a camelCase boundary, in a space-separated list of words (tried at word starts
+# only, so a long word without one costs one scan)
+_CAMEL_WORD = re.compile(rb"(?<![^ ])[^ ]*(?:[a-z0-9][A-Z]|[A-Z][A-Z][a-z])[^ ]*+")
+_CAMEL_BOUNDARY = re.compile(rb"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
-@lru_cache(maxsize=4096)
-def search_terms(text: str) -> str:
-    """What the full-text index keeps of a chunk: each distinct word once, then the same
-    words cut at camelCase boundaries (``parseHTTPFile`` -> parse HTTP File; the FTS
+class SearchTerms:
+    """What the full-text index keeps of a chunk: each distinct word once, then the words
+    with camelCase boundaries cut there (``parseHTTPFile`` -> parse HTTP File; the FTS
     tokenizer already splits at underscores). Search never asks for phrases, so this finds
-    what the whole text would, in a fraction of the space. Cached: re-indexing a file after an
-    edit (the language server) recomputes only the chunks that changed."""
-    words = " ".join(dict.fromkeys(_WORD.findall(text)))
-    camel = " ".join(_CAMEL_WORD.findall(words))
-    return words + "\n" + _CAMEL_BOUNDARY.sub(" ", camel) if camel else words
+    what the whole text would, in a fraction of the space.
+
+    Built once per file from its content: the camelCase words are found once in the
+    file's distinct words, so each chunk only splits its bytes into words (a byte
+    translation and a split, several times faster than a Unicode regex) and intersects
+    them with the file's camelCase words. Texts passed to ``of`` should come from the
+    content (a word the content lacks is kept but not cut at camelCase boundaries)."""
+
+    def __init__(self, content: bytes):
+        words = b" ".join(dict.fromkeys(content.translate(_TERM_SEPARATORS).split()))
+        self.camel = {w: _CAMEL_BOUNDARY.sub(b" ", w) for w in _CAMEL_WORD.findall(words)}
+
+    def of(self, text: str | bytes) -> str:
+        data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+        words = dict.fromkeys(data.translate(_TERM_SEPARATORS).split())
+        out = b" ".join(words)
+        camel = self.camel.keys() & words.keys()
+        if camel:
+            out += b"\n" + b" ".join(self.camel[w] for w in sorted(camel))
+        return out.decode("utf-8", "replace")
+
+
+def search_terms(text: str | bytes) -> str:
+    """The search terms of one text on its own (see SearchTerms)."""
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    return SearchTerms(data).of(data)
 
 
 def pack_offsets(offsets: list[int]) -> bytes:
@@ -99,24 +126,28 @@ def unpack_offsets(blob: bytes) -> list[int]:
 
 
 def line_starts(content: bytes) -> list[int]:
-    starts, at = [0], content.find(b"\n")
-    while at != -1:
-        starts.append(at + 1)
-        at = content.find(b"\n", at + 1)
-    return starts
+    """Byte offset where each line starts (line 1 at index 0)."""
+    lines = content.split(b"\n")
+    lines.pop()
+    return list(accumulate(map((1).__add__, map(len, lines)), initial=0))
 
 
-def _own_text(content: bytes, chunk, nested: list) -> str:
+def _own_text(content: bytes, chunk, functions: list, function_starts: list[int]) -> bytes:
     """A chunk's text without the function chunks nested in it (a class's methods are
-    chunks of their own; the class keeps their names, not their bodies)."""
+    chunks of their own; the class keeps their names, not their bodies). ``functions`` are
+    the file's function chunks sorted by start byte, ``function_starts`` their starts."""
     pieces, at = [], chunk.start_byte
-    for inner in nested:
-        if chunk.start_byte <= inner.start_byte and inner.end_byte <= chunk.end_byte and inner is not chunk:
-            pieces.append(content[at:inner.start_byte])
-            pieces.append(inner.name.rsplit(".", 1)[-1].encode())
-            at = inner.end_byte
+    for i in range(bisect_left(function_starts, chunk.start_byte), len(functions)):
+        inner = functions[i]
+        if inner.start_byte >= chunk.end_byte:
+            break
+        if inner.start_byte < at or inner.end_byte > chunk.end_byte:
+            continue  # inside a function already left out, or not nested in this chunk
+        pieces.append(content[at:inner.start_byte])
+        pieces.append(inner.name.rsplit(".", 1)[-1].encode())
+        at = inner.end_byte
     pieces.append(content[at:chunk.end_byte])
-    return b" ".join(pieces).decode("utf-8", "replace")
+    return b" ".join(pieces)
 
 
 @dataclass
@@ -144,15 +175,15 @@ def prepare_record(record: "FileRecord") -> "FileRecord":
     functions = sorted((ch for ch in facts.chunks if ch.kind in ("function", "method")),
                        key=lambda ch: ch.start_byte)
     function_starts = [f.start_byte for f in functions]
+    terms = SearchTerms(content)
     chunks = []
     for ch in facts.chunks:
         if ch.kind in ("function", "method", "window"):
-            text = content[ch.start_byte:ch.end_byte].decode("utf-8", "replace")
-        else:   # the functions that start inside the chunk, found by bisection (not a scan of all)
-            inside = functions[bisect_left(function_starts, ch.start_byte):bisect_left(function_starts, ch.end_byte)]
-            text = _own_text(content, ch, [f for f in inside if f.end_byte <= ch.end_byte])
+            text = content[ch.start_byte:ch.end_byte]
+        else:
+            text = _own_text(content, ch, functions, function_starts)
         chunks.append((ch.symbol, ch.kind, ch.name, ch.start_line, ch.end_line, ch.start_byte, ch.end_byte,
-                       search_terms(ch.name), search_terms(text)))
+                       terms.of(ch.name), terms.of(text)))
     record.facts = PreparedFacts(
         facts.error_count, facts.first_error_line, facts.line_count,
         [(s.name, s.qualname, s.kind, s.parent, s.start_byte, s.end_byte, s.start_line, s.start_col,
@@ -180,20 +211,23 @@ class Store(SummaryQueries, CloneQueries):
             if not ignore.exists():
                 ignore.write_text("# codeintel's index: local, derived data\n*\n")
         try:
-            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA cache_size=-65536")
-            store = cls(path, conn)
+            store = cls(path, _connect(path))
             store._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path} is not a usable codeintel index ({exc}); "
                              f"`codeintel index --rebuild` moves it aside and builds a new one") from None
-        del mode
         return store
+
+    @contextlib.contextmanager
+    def disconnected(self):
+        """The connection closed for a while, then opened again with the same settings: to
+        fork worker processes that open their own (an SQLite connection, and the locks
+        SQLite keeps for it in the process, must not cross a fork)."""
+        self.conn.close()
+        try:
+            yield
+        finally:
+            self.conn = _connect(self.path)
 
     def _migrate(self) -> None:
         have = self._version()
@@ -202,6 +236,8 @@ class Store(SummaryQueries, CloneQueries):
                              f"reads {SCHEMA_VERSION}); upgrade codeintel or use `codeintel index --rebuild`")
         if have == SCHEMA_VERSION:
             return
+        if have:
+            self.build_deferred_indexes()  # migrations see the indexes their version made
         with self.transaction():
             have = self._version()  # another process may have migrated meanwhile
             for version in range(have + 1, SCHEMA_VERSION + 1):
@@ -255,16 +291,52 @@ class Store(SummaryQueries, CloneQueries):
     @contextlib.contextmanager
     def bulk_writes(self):
         """Many write transactions in a row: the WAL is checkpointed once at the end instead
-        of every 1000 pages (an interrupted run just leaves a longer WAL, still consistent)."""
+        of every 1000 pages (an interrupted run just leaves a longer WAL, still consistent).
+
+        Into a store that holds no files yet (a first run), the rows go in without the
+        secondary indexes of the per-file tables: those are dropped first and built once at
+        the end from the finished tables, cheaper than keeping them up to date row by row.
+        Their definitions wait in ``meta`` meanwhile, so after a run that was killed the
+        next run (or a schema migration) builds them; queries meanwhile still work, only
+        slower."""
+        self.build_deferred_indexes()
+        self._defer_indexes()
         self.conn.execute("PRAGMA wal_autocheckpoint=0")
         try:
             yield self
         finally:
             self.conn.execute("PRAGMA wal_autocheckpoint=1000")
             try:
+                self.build_deferred_indexes()
                 self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.Error:
                 pass
+
+    def _defer_indexes(self) -> None:
+        with self.transaction() as c:
+            if c.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None:
+                return
+            tables = ", ".join("?" * len(_PER_FILE_TABLES))
+            rows = c.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                             f" AND tbl_name IN ({tables}) ORDER BY name", _PER_FILE_TABLES).fetchall()
+            if not rows:
+                return
+            c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                      (_DEFERRED_INDEXES, json.dumps([sql for _name, sql in rows])))
+            for name, _sql in rows:
+                c.execute(f'DROP INDEX "{name}"')
+
+    def build_deferred_indexes(self) -> None:
+        """Build the indexes a first run left out (see ``bulk_writes``), if any are waiting."""
+        if self.get_meta(_DEFERRED_INDEXES) is None:
+            return
+        with self.transaction() as c:
+            row = c.execute("SELECT value FROM meta WHERE key = ?", (_DEFERRED_INDEXES,)).fetchone()
+            if row is None:  # another process built them meanwhile
+                return
+            for sql in json.loads(row[0]):
+                c.execute(_IF_NOT_EXISTS.sub(r"\g<0>IF NOT EXISTS ", sql, count=1))
+            c.execute("DELETE FROM meta WHERE key = ?", (_DEFERRED_INDEXES,))
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str, default: Optional[str] = None) -> Optional[str]:
@@ -583,6 +655,25 @@ _SYMBOL_SELECT = ("SELECT s.id, s.name, s.qualname, s.kind, f.path, f.language, 
                   " FROM symbols s JOIN files f ON f.id = s.file_id")
 _SYMBOL_COLS = ("id", "name", "qualname", "kind", "path", "language", "start_line", "end_line",
                 "line", "col", "signature", "doc", "start_byte", "end_byte", "parent_id")
+
+
+# the tables write_files fills, whose secondary indexes a first run builds at the end
+_PER_FILE_TABLES = ("files", "symbols", "imports", "refs", "chunks")
+_DEFERRED_INDEXES = "deferred_indexes"   # meta key: JSON list of CREATE INDEX statements
+_IF_NOT_EXISTS = re.compile(r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?!IF\s)", re.IGNORECASE)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection in WAL mode with a busy timeout (writers wait for each other, readers
+    never wait)."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA cache_size=-65536")
+    return conn
 
 
 def _merge_decision_columns():

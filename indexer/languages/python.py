@@ -14,9 +14,9 @@ def _docstring(node: ts.Node, source: bytes) -> Optional[str]:
     body = node.child_by_field_name("body")
     if body is None or body.named_child_count == 0:
         return None
-    first = body.named_children[0]
+    first = body.named_child(0)  # not named_children: that makes a node of every statement
     if first.type == "expression_statement" and first.named_child_count:
-        first = first.named_children[0]
+        first = first.named_child(0)
     if first.type != "string":
         return None
     parts = [c for c in first.named_children if c.type == "string_content"]

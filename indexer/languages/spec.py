@@ -65,15 +65,21 @@ class LanguageSpec:
         return f"[{alternatives}] @ref"
 
     @cached_property
-    def references_query(self) -> ts.Query:
-        return ts.Query(self.language, self.references_pattern)
+    def combined_query(self) -> ts.Query:
+        """Definitions, imports and references in one query: one walk of the tree finds every
+        node the three are about (the indexer then groups the definitions and imports into
+        matches where they were found, see ``indexer.extract``)."""
+        return ts.Query(self.language, "\n".join((self.definitions, self.imports, self.references_pattern)))
 
     @cached_property
-    def structure_query(self) -> tuple[ts.Query, int]:
-        """Definitions and imports in one query (one walk of the tree instead of two), with
-        the pattern index where the imports start."""
-        n_defs = self.definitions_query.pattern_count
-        return ts.Query(self.language, self.definitions + "\n" + self.imports), n_defs
+    def combined_roles(self) -> tuple[str, ...]:
+        """What each pattern of ``combined_query`` finds: "definition", "import" or "reference"."""
+        query = self.combined_query
+        definitions_end = len(self.definitions.encode())
+        imports_end = definitions_end + 1 + len(self.imports.encode())
+        return tuple("definition" if query.start_byte_for_pattern(i) < definitions_end
+                     else "import" if query.start_byte_for_pattern(i) < imports_end else "reference"
+                     for i in range(query.pattern_count))
 
     def parser(self) -> ts.Parser:
         return ts.Parser(self.language)
