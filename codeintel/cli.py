@@ -566,6 +566,69 @@ def resolve(file, dry_run, explain, threshold):
     sys.exit(0 if result.conflicts == 0 else 1)
 
 
+# ---------------------------------------------------------------------------------------- completion
+def _parse_location(location: str) -> tuple[Path, int, int]:
+    """FILE:LINE:COL (both 1-based, as compilers print them) -> (file, line, 0-based column)."""
+    parts = location.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        raise Failure(f"{location}: expected FILE:LINE:COL (line and column numbers from 1)", EXIT_USAGE)
+    line, col = int(parts[1]), int(parts[2])
+    if line < 1 or col < 1:
+        raise Failure(f"{location}: line and column count from 1", EXIT_USAGE)
+    return Path(parts[0]), line, col - 1
+
+
+@main.command()
+@click.argument("location", metavar="FILE:LINE:COL")
+@click.option("--n", "n", type=click.IntRange(1, 20), default=None, help="How many suggestions (default: config, 3).")
+@click.option("--backend", type=click.Choice(["builtin", "hf", "http"]), default=None,
+              help="Override [completion] backend of .codeintel/config.toml.")
+@repo_option
+@json_option
+def complete(location, n, backend, repo, as_json):
+    """Suggest how to go on at FILE:LINE:COL (the rest of the line, or a block after a ':')."""
+    from .completion import BadPosition, complete as complete_at
+    from .config import load_completion_settings
+    from .models.registry import find_repo_root
+
+    path, line, col = _parse_location(location)
+    if not path.is_file():
+        raise Failure(f"{path}: no such file", EXIT_USAGE)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise Failure(f"{path}: not UTF-8 text", EXIT_USAGE) from None
+    root = Path(repo).resolve() if repo else (find_repo_root(path.resolve().parent) or path.resolve().parent)
+    try:
+        rel = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        raise Failure(f"{path} is not inside {root}", EXIT_USAGE) from None
+    try:
+        settings = load_completion_settings(root)
+        if backend:
+            settings = settings.updated({"backend": backend})
+    except ConfigError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    try:
+        found = complete_at(root, rel, text, line, col, n=n or settings.n, settings=settings)
+    except BadPosition as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    if as_json:
+        _emit_json({"file": rel, "line": line, "column": col + 1, "root": str(root),
+                    "suggestions": [s.to_dict() for s in found]})
+    else:
+        console = _console()
+        for s in found:
+            console.print(s.text, markup=False, end="")
+            console.print(f"    [dim]({s.source}, {s.score:.3g})[/]")
+        if found and found[0].detail:
+            click.echo(f"note: {found[0].detail}", err=True)
+    if not found:
+        if not as_json:
+            click.echo("no suggestions", err=True)
+        sys.exit(EXIT_NOTHING_FOUND)
+
+
 # ---------------------------------------------------------------------------------------- entry
 def run(argv: Optional[list[str]] = None) -> int:
     """Entry point: every failure becomes one line on stderr and a documented exit code."""

@@ -1,0 +1,254 @@
+"""Prompt proposals for a cursor, from the store (RLPG, Shrivastava et al. 2023; RepoFusion).
+
+A proposal is one piece of repository context: a *source* (where it comes from) in a *form*
+(what is taken from it), cut to a token budget (``text.cut_head``/``cut_tail``; tokens are
+words and punctuation marks).
+
+Sources
+    in_file_prior        the lines before the cursor's line (the end nearest the cursor)
+    in_file_post         the lines after the cursor's line
+    imported             files the current file imports (module paths resolved in the store)
+    parent_class         files defining the base classes of the class around the cursor
+    child_class          files with classes that derive from this file's classes
+    importer             files that import the current file
+    sibling              other files of the same language in the same folder
+    similar_name         files whose name shares a sub-word with this one (test_foo.py ~ foo.py)
+    bm25                 chunks ranked by BM25 against the identifiers near the cursor
+    dense                chunks ranked by cosine similarity of hashed sub-word vectors
+Forms (for the file sources)
+    method_bodies        function and method definitions (signature and body)
+    identifiers          the identifiers the file uses, most used first
+    type_identifiers     class names and capitalised identifiers
+    string_literals      the file's string literals
+    field_declarations   assignments to attributes and module/class-level names, typed fields
+The chunk sources have one form, ``chunk``; the in-file sources ``lines``.
+
+Order (a heuristic until a learned ranker replaces it): the two in-file proposals come first
+(prior lines, then post lines). Every other proposal is scored
+
+    score = SOURCE_WEIGHT[source] * FORM_WEIGHT[form] * (0.2 + overlap)
+
+where ``overlap`` is the share of the distinct identifiers of the 30 lines before and 10
+after the cursor that the proposal's text contains; highest score first, identical texts
+kept once. The weights follow RLPG's finding that imported files, the parent class and
+retrieved similar code help most and sibling / similar-name files less; method bodies
+carry the most signal, identifiers next.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from codeintel.retrieval.lexical import bm25_chunks
+from codeintel.retrieval.text import IDENTIFIER, cut_head, cut_tail, identifiers, subwords
+
+from .cursor import Cursor
+
+SOURCE_WEIGHT = {"imported": 1.0, "parent_class": 1.0, "bm25": 0.95, "dense": 0.85, "child_class": 0.7,
+                 "importer": 0.6, "sibling": 0.55, "similar_name": 0.5}
+FORM_WEIGHT = {"method_bodies": 1.0, "chunk": 1.0, "identifiers": 0.8, "field_declarations": 0.7,
+               "type_identifiers": 0.6, "string_literals": 0.4}
+FILES_PER_SOURCE = 3
+DEFAULT_BUDGET = 128
+_CLASS_BASES = re.compile(r"^\s*class\s+\w+\s*\(([^)]*)\)")
+_STRING = re.compile(r"""(?:[rbuRBU]{0,2})("[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')""")
+_FIELD = re.compile(r"^[ \t]*(?:self\.\w+\s*(?::[^=\n]+)?=(?!=)|[A-Za-z_]\w*\s*:\s*[^=\n]+(?:=.*)?$|"
+                    r"[A-Z_][A-Z0-9_]*\s*=(?!=)).*$", re.M)
+
+
+@dataclass
+class Proposal:
+    source: str
+    form: str
+    path: Optional[str]
+    text: str
+    score: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "form": self.form, "path": self.path, "score": round(self.score, 4),
+                "text": self.text}
+
+
+# ------------------------------------------------------------------------------- the buffer's facts
+def _buffer_facts(cursor: Cursor):
+    """Imports and definitions of the (unsaved) buffer, through the indexer's single-file API."""
+    from indexer.extract import extract
+    from indexer.languages import language_for_path
+
+    spec = language_for_path(cursor.rel_path)
+    if spec is None:
+        return None
+    try:
+        return extract(cursor.buffer.encode("utf-8", "surrogatepass"), spec)
+    except Exception:   # noqa: BLE001 - a buffer the parser rejects still gets in-file context
+        return None
+
+
+def module_candidates(rel_path: str, module: str, name: Optional[str]) -> list[str]:
+    """Path suffixes a Python import may refer to (``pkg.mod`` -> pkg/mod.py, pkg/mod/__init__.py;
+    a name imported from a package may be a submodule; leading dots are relative to ``rel_path``)."""
+    dots = len(module) - len(module.lstrip("."))
+    parts = [p for p in module.lstrip(".").split(".") if p]
+    if dots:
+        base = posixpath.dirname(rel_path).split("/") if posixpath.dirname(rel_path) else []
+        base = base[:len(base) - (dots - 1)] if dots > 1 else base
+        parts = base + parts
+    out = []
+    if parts:
+        stem = "/".join(parts)
+        out += [stem + ".py", stem + "/__init__.py"]
+    if name and name != "*":
+        stem = "/".join(parts + name.split("."))
+        out += [stem + ".py", stem + "/__init__.py"]
+    return [p for p in out if p]
+
+
+def _module_names(rel_path: str) -> list[str]:
+    """The names other files may import ``rel_path`` by."""
+    stem = rel_path[:-len("/__init__.py")] if rel_path.endswith("/__init__.py") else posixpath.splitext(rel_path)[0]
+    parts = [p for p in stem.split("/") if p]
+    names = [".".join(parts[i:]) for i in range(len(parts))]
+    return names + ["." + parts[-1]] if parts else names
+
+
+def _class_bases(signature: Optional[str]) -> list[str]:
+    match = _CLASS_BASES.match(signature or "")
+    if not match:
+        return []
+    out = []
+    for base in match.group(1).split(","):
+        base = base.strip()
+        if base and "=" not in base:
+            out.append(base.split("[")[0].rsplit(".", 1)[-1])
+    return [b for b in out if b.isidentifier() and b != "object"]
+
+
+# ------------------------------------------------------------------------------- related files
+def related_files(store, cursor: Cursor, facts, exclude: set[str]) -> dict[str, list[str]]:
+    """Source name -> paths of the related files in the store (at most FILES_PER_SOURCE each, in
+    the order parent_class, imported, child_class, importer, sibling, similar_name; a file is
+    listed under the first source that finds it)."""
+    me = cursor.rel_path
+    skip = exclude | {me}
+    found: dict[str, list[str]] = {}
+
+    def put(source: str, paths: Iterable[str]) -> None:
+        keep = [p for p in dict.fromkeys(paths) if p not in skip][:FILES_PER_SOURCE]
+        if keep:
+            found[source] = keep
+            skip.update(keep)     # a file counts under its first (most specific) source only
+
+    if facts is not None:
+        line = cursor.line_number
+        around = [s for s in facts.symbols if s.kind == "class" and s.start_line <= line <= s.end_line]
+        bases = [b for s in around for b in _class_bases(s.signature)]
+        if bases:
+            put("parent_class", [row["path"] for row in store.class_definitions(bases)])
+        near = set(identifiers(cursor.nearby()))
+        imports = sorted(facts.imports, key=lambda i: not ((i.name or i.module.rsplit(".", 1)[-1]) in near
+                                                          or (i.alias or "") in near))
+        paths: list[str] = []
+        for imp in imports:
+            paths += store.paths_ending_with(module_candidates(me, imp.module, imp.name))
+            if len(paths) > 2 * FILES_PER_SOURCE:
+                break
+        put("imported", paths)
+        children = []
+        for cls in (s for s in facts.symbols if s.kind == "class"):
+            children += [row["path"] for row in store.subclass_candidates(cls.name)
+                         if cls.name in _class_bases(row["signature"])]
+        put("child_class", children)
+    put("importer", store.importers_of(_module_names(me)))
+    folder, ext = posixpath.dirname(me), posixpath.splitext(me)[1]
+    all_paths = [p for p in store.indexed_paths() if posixpath.splitext(p)[1] == ext]
+    mine = set(subwords(posixpath.splitext(posixpath.basename(me))[0])) - {"test", "tests", "init"}
+    siblings = [p for p in all_paths if posixpath.dirname(p) == folder]
+
+    def name_overlap(path: str) -> int:
+        return len(mine & set(subwords(posixpath.splitext(posixpath.basename(path))[0])))
+
+    put("sibling", sorted(siblings, key=lambda p: -name_overlap(p)))
+    if mine:
+        similar = [p for p in all_paths if p not in siblings and name_overlap(p)]
+        put("similar_name", sorted(similar, key=lambda p: (-name_overlap(p), len(p))))
+    return found
+
+
+# ------------------------------------------------------------------------------- forms
+def _method_bodies(store, path: str, content: str, raw: bytes, near: set[str], budget: int) -> str:
+    funcs = [s for s in store.file_symbols(path) if s["kind"] in ("function", "method")]
+    funcs.sort(key=lambda s: (s["name"] not in near, s["start_byte"]))
+    pieces, used = [], 0
+    from codeintel.retrieval.text import count_tokens
+    for s in funcs:
+        body = raw[s["start_byte"]:s["end_byte"]].decode("utf-8", "replace")
+        cost = count_tokens(body)
+        if used and used + cost > budget:
+            continue
+        pieces.append(body)
+        used += cost
+        if used >= budget:
+            break
+    return cut_head("\n\n".join(pieces), budget)
+
+
+def file_forms(store, path: str, near: set[str], budget: int) -> dict[str, str]:
+    """The forms of one file, each cut to ``budget`` tokens (empty forms left out)."""
+    raw = store.file_content(path) or b""
+    content = raw.decode("utf-8", "replace")
+    idents = [name for name, _ in store.file_identifiers(path)]
+    classes = [s["name"] for s in store.file_symbols(path) if s["kind"] == "class"]
+    types = list(dict.fromkeys(classes + [n for n in idents if n[:1].isupper()]))
+    forms = {
+        "method_bodies": _method_bodies(store, path, content, raw, near, budget),
+        "identifiers": cut_head(" ".join(idents), budget),
+        "type_identifiers": cut_head(" ".join(types), budget),
+        "string_literals": cut_head(" ".join(dict.fromkeys(m.group(1) for m in _STRING.finditer(content))), budget),
+        "field_declarations": cut_head("\n".join(dict.fromkeys(m.group(0).strip() for m in _FIELD.finditer(content))),
+                                       budget),
+    }
+    return {form: text for form, text in forms.items() if text.strip()}
+
+
+# ------------------------------------------------------------------------------- all together
+def make_proposals(store, cursor: Cursor, *, budget: int = DEFAULT_BUDGET, limit: int = 32, dense=None,
+                   exclude_paths: Iterable[str] = (), bm25: int = 4, dense_k: int = 4,
+                   facts=None) -> list[Proposal]:
+    """The ranked proposals for ``cursor`` (see the module docstring). ``store`` may be None
+    (no index): then only the in-file proposals. ``dense``: a ``DenseIndex`` or None."""
+    out = []
+    prior = cut_tail(cursor.prior_lines, budget)
+    if prior.strip():
+        out.append(Proposal("in_file_prior", "lines", cursor.rel_path, prior, float("inf")))
+    post = cut_head(cursor.suffix.lstrip("\n"), budget)
+    if post.strip():
+        out.append(Proposal("in_file_post", "lines", cursor.rel_path, post, float("inf")))
+    if store is None:
+        return out[:limit]
+    exclude = set(exclude_paths)
+    nearby = cursor.nearby()
+    near = set(identifiers(nearby))
+    facts = facts if facts is not None else _buffer_facts(cursor)
+    ranked: list[Proposal] = []
+    for source, paths in related_files(store, cursor, facts, exclude).items():
+        for path in paths:
+            for form, text in file_forms(store, path, near, budget).items():
+                ranked.append(Proposal(source, form, path, text))
+    skip = exclude | {cursor.rel_path}
+    for hit in bm25_chunks(store, nearby, limit=bm25, exclude_paths=skip) if bm25 else []:
+        ranked.append(Proposal("bm25", "chunk", hit.path, cut_head(hit.text, budget)))
+    for hit in dense.search(store, nearby, limit=dense_k, exclude_paths=skip) if dense is not None and dense_k else []:
+        ranked.append(Proposal("dense", "chunk", hit.path, cut_head(hit.text, budget)))
+    for p in ranked:
+        have = set(IDENTIFIER.findall(p.text))
+        overlap = len(near & have) / len(near) if near else 0.0
+        p.score = SOURCE_WEIGHT[p.source] * FORM_WEIGHT[p.form] * (0.2 + overlap)
+    ranked.sort(key=lambda p: -p.score)
+    seen = {p.text for p in out}
+    for p in ranked:
+        if p.text not in seen:
+            seen.add(p.text)
+            out.append(p)
+    return out[:limit]
