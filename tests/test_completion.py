@@ -9,7 +9,7 @@ import pytest
 
 from codeintel.completion import BadPosition, Cursor, complete
 from codeintel.completion.matching import continuations, identifier_completions
-from codeintel.completion.proposals import _buffer_facts, make_proposals, module_candidates, related_files
+from codeintel.completion.proposals import buffer_facts, make_proposals, module_candidates, related_files
 from codeintel.config import CompletionSettings, ConfigError, load_completion_settings
 from codeintel.retrieval.dense import CACHE_NAME, DenseIndex, embed_texts
 from codeintel.retrieval.lexical import bm25_chunks
@@ -123,7 +123,7 @@ def test_proposals_cover_the_rlpg_sources_within_budget(indexed):
         assert [p.source for p in props[:2]] == ["in_file_prior", "in_file_post"]
         assert "pkg/shapes.py" in by_source["parent_class"]
         # a file is listed under its first source only
-        related = related_files(store, cur, _buffer_facts(cur), set())
+        related = related_files(store, cur, buffer_facts(cur), set())
         assert related["parent_class"] == ["pkg/shapes.py"] and "pkg/shapes.py" not in related.get("imported", [])
         assert "pkg/__init__.py" not in related["sibling"]     # empty files give nothing
         assert "pkg/square.py" in by_source["sibling"]
@@ -143,7 +143,7 @@ def test_proposals_cover_the_rlpg_sources_within_budget(indexed):
         assert ("importer", "tools/report_shapes.py") in sources       # `from pkg import shapes`
         test_file = (indexed / "tests/test_square.py").read_text()
         test_cursor = Cursor.at("tests/test_square.py", test_file, 5, 4)
-        assert "pkg/square.py" in related_files(store, test_cursor, _buffer_facts(test_cursor), set())["imported"]
+        assert "pkg/square.py" in related_files(store, test_cursor, buffer_facts(test_cursor), set())["imported"]
         # without its import, the file is still found by its name
         assert related_files(store, test_cursor, None, set())["similar_name"] == ["pkg/square.py"]
     assert [p.source for p in make_proposals(None, cur)] == ["in_file_prior", "in_file_post"]
@@ -294,3 +294,17 @@ def test_http_backend_sends_the_packed_prompt(indexed, tmp_path, monkeypatch):
     settings = CompletionSettings(backend="http", url=url, timeout=2)
     found = complete(indexed, "pkg/circle.py", CIRCLE, 10, len("        return area_of_sq"), settings=settings)
     assert found[0].source == "fallback:retrieval" and "unreachable" in found[0].detail
+
+
+def test_buffer_facts_read_imports_and_the_enclosing_classes():
+    text = ('import os, numpy as np\nfrom .models import (Alpha,\n    Beta as B)\n\n'
+            'class Outer(Base, pkg.Mixin):\n    x = 1\n\n    class Inner(Alpha):\n        def f(self):\n'
+            '            return 1\n\n    def g(self):\n        pass\n\nclass Other(Gamma):\n    pass\n')
+    facts = buffer_facts(Cursor.at("a.py", text, 10, 12))
+    assert ("os", None, None) in facts.imports and ("numpy", None, "np") in facts.imports
+    assert (".models", "Alpha", None) in facts.imports and (".models", "Beta", "B") in facts.imports
+    assert facts.enclosing_bases == ["Alpha", "Base", "Mixin"]
+    assert buffer_facts(Cursor.at("a.py", text, 13, 8)).enclosing_bases == ["Base", "Mixin"]
+    assert buffer_facts(Cursor.at("a.py", text, 16, 4)).enclosing_bases == ["Gamma"]
+    assert facts.classes == ["Outer", "Inner", "Other"]
+    assert buffer_facts(Cursor.at("a.js", "import x from 'y'", 1, 0)) is None

@@ -6,8 +6,10 @@ takes an evaluation case (the text before the hole and the text after the rest o
 """
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Iterator
 
 
 class BadPosition(ValueError):
@@ -61,3 +63,28 @@ class Cursor:
         before = "\n".join(self.prefix.split("\n")[-lines_before:])
         after = "\n".join(self.suffix.split("\n")[:lines_after + 1])
         return before + self.rest + after
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A hole: line ``index`` (0-based) of ``lines`` cut at column ``column``; ``start`` is the
+    offset of that line in the text."""
+    lines: list
+    index: int
+    column: int
+    start: int
+
+
+def random_cuts(text: str, per_file: int, rng: random.Random) -> Iterator[Cut]:
+    """Up to ``per_file`` holes in ``text``, in line order: seeded random non-blank lines, each cut
+    at a random column between its indentation and its last character."""
+    lines = text.split("\n")
+    starts, at = [], 0
+    for line in lines:
+        starts.append(at)
+        at += len(line) + 1
+    candidates = [i for i, line in enumerate(lines) if line.strip()]
+    for i in sorted(rng.sample(candidates, min(per_file, len(candidates)))):
+        line = lines[i].rstrip()
+        indent = len(line) - len(line.lstrip())
+        yield Cut(lines, i, rng.randrange(indent, len(line)), starts[i])

@@ -38,11 +38,13 @@ from __future__ import annotations
 
 import posixpath
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from codeintel.retrieval.lexical import bm25_chunks
-from codeintel.retrieval.text import IDENTIFIER, cut_head, cut_tail, identifiers, subwords
+from codeintel.retrieval.text import IDENTIFIER, count_tokens, cut_head, cut_tail, identifiers, subwords
 
 from .cursor import Cursor
 
@@ -52,6 +54,11 @@ FORM_WEIGHT = {"method_bodies": 1.0, "chunk": 1.0, "identifiers": 0.8, "field_de
                "type_identifiers": 0.6, "string_literals": 0.4}
 FILES_PER_SOURCE = 3
 DEFAULT_BUDGET = 128
+# caches shared by all threads: file forms by (store, path, content), the store's paths by index time
+_PARTS_CACHE: OrderedDict = OrderedDict()
+_PARTS_LOCK = threading.Lock()
+_PARTS_CACHE_SIZE = 256
+_PATHS_CACHE: dict = {}
 _CLASS_BASES = re.compile(r"^\s*class\s+\w+\s*\(([^)]*)\)")
 _STRING = re.compile(r"""(?:[rbuRBU]{0,2})("[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')""")
 _FIELD = re.compile(r"^[ \t]*(?:self\.\w+\s*(?::[^=\n]+)?=(?!=)|[A-Za-z_]\w*\s*:\s*[^=\n]+(?:=.*)?$|"
@@ -72,18 +79,60 @@ class Proposal:
 
 
 # ------------------------------------------------------------------------------- the buffer's facts
-def _buffer_facts(cursor: Cursor):
-    """Imports and definitions of the (unsaved) buffer, through the indexer's single-file API."""
-    from indexer.extract import extract
-    from indexer.languages import language_for_path
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.M)
+_PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n#;]+)", re.M)
+_CLASS_LINE = re.compile(r"^([ \t]*)class[ \t]+([A-Za-z_]\w*)[ \t]*(\([^)]*\))?[ \t]*:", re.M)
 
-    spec = language_for_path(cursor.rel_path)
-    if spec is None:
+
+@dataclass
+class BufferFacts:
+    """What the proposals need from the (unsaved) buffer, read with a few regular expressions
+    (Python syntax; a parse of a large buffer per keystroke would cost more than all the
+    rest): its imports, the base classes of the classes around the cursor, its classes."""
+    imports: list          # (module, name or None, alias or None)
+    enclosing_bases: list  # base-class names of the classes enclosing the cursor
+    classes: list          # names of the classes the buffer defines
+
+
+def buffer_facts(cursor: Cursor) -> Optional[BufferFacts]:
+    if not cursor.rel_path.endswith((".py", ".pyi", ".pyw")):
         return None
-    try:
-        return extract(cursor.buffer.encode("utf-8", "surrogatepass"), spec)
-    except Exception:   # noqa: BLE001 - a buffer the parser rejects still gets in-file context
-        return None
+    text = cursor.buffer
+    imports = []
+    for match in _FROM_IMPORT.finditer(text):
+        for item in match.group(2).strip("() \t").replace("\n", " ").split(","):
+            words = item.split()
+            if words:
+                imports.append((match.group(1), words[0], words[2] if len(words) == 3 and words[1] == "as" else None))
+    for match in _PLAIN_IMPORT.finditer(text):
+        for item in match.group(1).split(","):
+            words = item.split()
+            if words:
+                imports.append((words[0], None, words[2] if len(words) == 3 and words[1] == "as" else None))
+    classes = [m.group(2) for m in _CLASS_LINE.finditer(text)]
+    return BufferFacts(imports, _enclosing_bases(cursor), classes)
+
+
+def _enclosing_bases(cursor: Cursor) -> list[str]:
+    """Base classes of the ``class`` lines that enclose the cursor: no code line between such a
+    line and the cursor is indented as little as it is."""
+    text = cursor.prefix
+    bases = []
+    shallowest = None
+    for match in reversed(list(_CLASS_LINE.finditer(text))):
+        indent = len(match.group(1).expandtabs())
+        if shallowest is not None and indent >= shallowest:
+            continue
+        between = text[match.end():]
+        if re.search(r"\n[ \t]{0,%d}[^\s#]" % indent, between):
+            if indent == 0:
+                break
+            continue
+        bases += _class_bases(match.group(0))
+        shallowest = indent
+        if indent == 0:
+            break
+    return bases
 
 
 def module_candidates(rel_path: str, module: str, name: Optional[str]) -> list[str]:
@@ -126,6 +175,31 @@ def _class_bases(signature: Optional[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------- related files
+def _paths_by_name(store) -> tuple[list[str], dict[str, list[str]]]:
+    """The store's indexed paths, and by file name (cached per store and index time)."""
+    key = (str(store.path), store.get_meta("last_indexed_at"))
+    with _PARTS_LOCK:
+        if _PATHS_CACHE.get("key") == key:
+            return _PATHS_CACHE["paths"], _PATHS_CACHE["by_name"]
+    paths = store.indexed_paths()
+    by_name: dict[str, list[str]] = {}
+    for path in paths:
+        by_name.setdefault(posixpath.basename(path), []).append(path)
+    with _PARTS_LOCK:
+        _PATHS_CACHE.update(key=key, paths=paths, by_name=by_name)
+    return paths, by_name
+
+
+def resolve_module_paths(by_name: dict[str, list[str]], suffixes: list[str]) -> list[str]:
+    """The indexed paths equal to, or ending in '/' + , one of ``suffixes``, shortest first."""
+    out = []
+    for suffix in suffixes:
+        matches = [p for p in by_name.get(posixpath.basename(suffix), ())
+                   if p == suffix or p.endswith("/" + suffix)]
+        out += sorted(matches, key=len)
+    return list(dict.fromkeys(out))
+
+
 def related_files(store, cursor: Cursor, facts, exclude: set[str]) -> dict[str, list[str]]:
     """Source name -> paths of the related files in the store (at most FILES_PER_SOURCE each, in
     the order parent_class, imported, child_class, importer, sibling, similar_name; a file is
@@ -133,6 +207,7 @@ def related_files(store, cursor: Cursor, facts, exclude: set[str]) -> dict[str, 
     me = cursor.rel_path
     skip = exclude | {me}
     found: dict[str, list[str]] = {}
+    all_paths, by_name = _paths_by_name(store)
 
     def put(source: str, paths: Iterable[str]) -> None:
         keep = [p for p in dict.fromkeys(paths) if p not in skip][:FILES_PER_SOURCE]
@@ -141,28 +216,24 @@ def related_files(store, cursor: Cursor, facts, exclude: set[str]) -> dict[str, 
             skip.update(keep)     # a file counts under its first (most specific) source only
 
     if facts is not None:
-        line = cursor.line_number
-        around = [s for s in facts.symbols if s.kind == "class" and s.start_line <= line <= s.end_line]
-        bases = [b for s in around for b in _class_bases(s.signature)]
-        if bases:
-            put("parent_class", [row["path"] for row in store.class_definitions(bases)])
+        if facts.enclosing_bases:
+            put("parent_class", [row["path"] for row in store.class_definitions(facts.enclosing_bases)])
         near = set(identifiers(cursor.nearby()))
-        imports = sorted(facts.imports, key=lambda i: not ((i.name or i.module.rsplit(".", 1)[-1]) in near
-                                                          or (i.alias or "") in near))
+        imports = sorted(facts.imports, key=lambda i: not ((i[1] or i[0].rsplit(".", 1)[-1]) in near
+                                                          or (i[2] or "") in near))
         paths: list[str] = []
-        for imp in imports:
-            paths += store.paths_ending_with(module_candidates(me, imp.module, imp.name))
+        for module, name, _ in imports:
+            paths += resolve_module_paths(by_name, module_candidates(me, module, name))
             if len(paths) > 2 * FILES_PER_SOURCE:
                 break
         put("imported", paths)
-        children = []
-        for cls in (s for s in facts.symbols if s.kind == "class"):
-            children += [row["path"] for row in store.subclass_candidates(cls.name)
-                         if cls.name in _class_bases(row["signature"])]
-        put("child_class", children)
+        mine = set(facts.classes)
+        if mine:
+            put("child_class", [row["path"] for row in store.derived_classes()
+                                if mine & set(_class_bases(row["signature"]))])
     put("importer", store.importers_of(_module_names(me)))
     folder, ext = posixpath.dirname(me), posixpath.splitext(me)[1]
-    all_paths = [p for p in store.indexed_paths() if posixpath.splitext(p)[1] == ext]
+    all_paths = [p for p in all_paths if posixpath.splitext(p)[1] == ext]
     mine = set(subwords(posixpath.splitext(posixpath.basename(me))[0])) - {"test", "tests", "init"}
     siblings = [p for p in all_paths if posixpath.dirname(p) == folder]
 
@@ -177,14 +248,60 @@ def related_files(store, cursor: Cursor, facts, exclude: set[str]) -> dict[str, 
 
 
 # ------------------------------------------------------------------------------- forms
-def _method_bodies(store, path: str, content: str, raw: bytes, near: set[str], budget: int) -> str:
-    funcs = [s for s in store.file_symbols(path) if s["kind"] in ("function", "method")]
-    funcs.sort(key=lambda s: (s["name"] not in near, s["start_byte"]))
+@dataclass
+class _FileParts:
+    static: dict          # form -> text, the forms that do not depend on the cursor (full, uncut)
+    functions: list       # (name, text, tokens) of each function and method, in source order
+    cut: dict = None      # budget -> the static forms cut to it
+
+    def static_cut(self, budget: int) -> dict:
+        if self.cut is None:
+            self.cut = {}
+        if budget not in self.cut:
+            self.cut[budget] = {form: cut_head(text, budget) for form, text in self.static.items()}
+        return self.cut[budget]
+
+
+
+
+def _file_parts(store, path: str) -> _FileParts:
+    """A file's forms before cutting, cached by store, path and content."""
+    raw = store.file_content(path) or b""
+    key = (str(store.path), path, hash(raw))
+    with _PARTS_LOCK:
+        if key in _PARTS_CACHE:
+            _PARTS_CACHE.move_to_end(key)
+            return _PARTS_CACHE[key]
+    content = raw.decode("utf-8", "replace")
+    symbols = store.file_symbols(path)
+    idents = [name for name, _ in store.file_identifiers(path)]
+    classes = [s["name"] for s in symbols if s["kind"] == "class"]
+    types = list(dict.fromkeys(classes + [n for n in idents if n[:1].isupper()]))
+    static = {
+        "identifiers": " ".join(idents),
+        "type_identifiers": " ".join(types),
+        "string_literals": " ".join(dict.fromkeys(m.group(1) for m in _STRING.finditer(content))),
+        "field_declarations": "\n".join(dict.fromkeys(m.group(0).strip() for m in _FIELD.finditer(content))),
+    }
+    functions = []
+    for sym in symbols:
+        if sym["kind"] in ("function", "method"):
+            body = raw[sym["start_byte"]:sym["end_byte"]].decode("utf-8", "replace")
+            functions.append((sym["name"], body, count_tokens(body)))
+    parts = _FileParts(static, functions)
+    with _PARTS_LOCK:
+        _PARTS_CACHE[key] = parts
+        while len(_PARTS_CACHE) > _PARTS_CACHE_SIZE:
+            _PARTS_CACHE.popitem(last=False)
+    return parts
+
+
+def _method_bodies(functions: list, near: set[str], budget: int) -> str:
+    """Function texts up to the budget, those whose names occur near the cursor first."""
+    order = sorted(range(len(functions)), key=lambda i: (functions[i][0] not in near, i))
     pieces, used = [], 0
-    from codeintel.retrieval.text import count_tokens
-    for s in funcs:
-        body = raw[s["start_byte"]:s["end_byte"]].decode("utf-8", "replace")
-        cost = count_tokens(body)
+    for i in order:
+        _, body, cost = functions[i]
         if used and used + cost > budget:
             continue
         pieces.append(body)
@@ -196,19 +313,9 @@ def _method_bodies(store, path: str, content: str, raw: bytes, near: set[str], b
 
 def file_forms(store, path: str, near: set[str], budget: int) -> dict[str, str]:
     """The forms of one file, each cut to ``budget`` tokens (empty forms left out)."""
-    raw = store.file_content(path) or b""
-    content = raw.decode("utf-8", "replace")
-    idents = [name for name, _ in store.file_identifiers(path)]
-    classes = [s["name"] for s in store.file_symbols(path) if s["kind"] == "class"]
-    types = list(dict.fromkeys(classes + [n for n in idents if n[:1].isupper()]))
-    forms = {
-        "method_bodies": _method_bodies(store, path, content, raw, near, budget),
-        "identifiers": cut_head(" ".join(idents), budget),
-        "type_identifiers": cut_head(" ".join(types), budget),
-        "string_literals": cut_head(" ".join(dict.fromkeys(m.group(1) for m in _STRING.finditer(content))), budget),
-        "field_declarations": cut_head("\n".join(dict.fromkeys(m.group(0).strip() for m in _FIELD.finditer(content))),
-                                       budget),
-    }
+    parts = _file_parts(store, path)
+    forms = {"method_bodies": _method_bodies(parts.functions, near, budget)}
+    forms.update(parts.static_cut(budget))
     return {form: text for form, text in forms.items() if text.strip()}
 
 
@@ -230,7 +337,7 @@ def make_proposals(store, cursor: Cursor, *, budget: int = DEFAULT_BUDGET, limit
     exclude = set(exclude_paths)
     nearby = cursor.nearby()
     near = set(identifiers(nearby))
-    facts = facts if facts is not None else _buffer_facts(cursor)
+    facts = facts if facts is not None else buffer_facts(cursor)
     ranked: list[Proposal] = []
     for source, paths in related_files(store, cursor, facts, exclude).items():
         for path in paths:

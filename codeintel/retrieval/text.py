@@ -43,16 +43,29 @@ def cut_tail(text: str, budget: int) -> str:
 def _cut(text: str, budget: int, keep_end: bool) -> str:
     if budget <= 0:
         return ""
-    spans = [m.span() for m in TOKEN.finditer(text)]
-    if len(spans) <= budget:
-        return text
     if keep_end:
-        start = spans[len(spans) - budget][0]
+        window = 24 * budget
+        while True:   # tokens of the end only: a long file is never tokenised whole
+            start_at = max(0, len(text) - window)
+            spans = [m.start() for m in TOKEN.finditer(text, start_at)]
+            if len(spans) > budget or start_at == 0:
+                break
+            window *= 4
+        if len(spans) <= budget and start_at == 0:
+            return text
+        start = spans[len(spans) - budget]
         line_start = text.find("\n", start)
         if line_start != -1 and line_start + 1 < len(text) and line_start - start < 200:
             start = line_start + 1
         return text[start:]
-    end = spans[budget - 1][1]
+    end = None
+    for count, match in enumerate(TOKEN.finditer(text), 1):
+        if count == budget:
+            end = match.end()
+        elif count > budget:
+            break
+    else:
+        return text
     line_end = text.rfind("\n", 0, end)
     if line_end > 0 and end - line_end < 200:
         end = line_end + 1

@@ -439,16 +439,6 @@ class Store:
             args = (language,)
         return [row[0] for row in self.conn.execute(sql + " ORDER BY path", args)]
 
-    def paths_ending_with(self, suffixes: Iterable[str]) -> list[str]:
-        """Indexed paths equal to, or ending in ``/`` + , one of ``suffixes`` (module files)."""
-        out: list[str] = []
-        for suffix in dict.fromkeys(suffixes):
-            escaped = suffix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            out += [row[0] for row in self.conn.execute(
-                "SELECT path FROM files WHERE status != 'skipped' AND (path = ? OR path LIKE ? ESCAPE '\\')"
-                " ORDER BY length(path)", (suffix, "%/" + escaped))]
-        return list(dict.fromkeys(out))
-
     def file_symbols(self, path: str) -> list[dict]:
         """The definitions of one file in source order."""
         cols = ("name", "qualname", "kind", "start_line", "end_line", "start_byte", "end_byte", "signature")
@@ -486,14 +476,19 @@ class Store:
             f" WHERE s.name IN ({marks}) AND s.kind IN ('class', 'struct', 'interface', 'trait')"
             " ORDER BY f.path", wanted)]
 
-    def subclass_candidates(self, name: str) -> list[dict]:
-        """Class definitions whose signature mentions ``name`` (callers check it is a base)."""
-        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    def derived_classes(self) -> list[dict]:
+        """Class definitions that name base classes (a parenthesis in the signature)."""
         cols = ("name", "path", "start_line", "signature")
         return [dict(zip(cols, row)) for row in self.conn.execute(
             "SELECT s.name, f.path, s.start_line, s.signature FROM symbols s JOIN files f ON f.id = s.file_id"
-            " WHERE s.kind = 'class' AND s.signature LIKE ? ESCAPE '\\' ORDER BY f.path",
-            ("%" + escaped + "%",))]
+            " WHERE s.kind = 'class' AND instr(s.signature, '(') > 0 ORDER BY f.path")]
+
+    def defined_names(self) -> dict[str, set[str]]:
+        """Each definition's name -> the paths defining it."""
+        out: dict[str, set[str]] = {}
+        for name, path in self.conn.execute("SELECT s.name, f.path FROM symbols s JOIN files f ON f.id = s.file_id"):
+            out.setdefault(name, set()).add(path)
+        return out
 
     def chunk_rows(self) -> Iterator[dict]:
         """Every chunk with its file's path and blob id, file by file."""
