@@ -475,11 +475,15 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
 @click.option("--eval-every", default=0, type=click.IntRange(0), help="Validate every N steps (0 = each epoch).")
 @click.option("--patience", default=2, show_default=True, type=click.IntRange(0))
 @click.option("--passages", default=6, show_default=True, type=click.IntRange(1, 64), help="Proposals per example.")
+@click.option("--passage-len", default=128, show_default=True, type=click.IntRange(16, 1024), help="Tokens per passage.")
+@click.option("--context-len", default=48, show_default=True, type=click.IntRange(4, 512),
+              help="Tokens before the cursor repeated in every passage.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--corpus-name", default=None, help="Name the corpus in the data card (e.g. 'CPython 3.11.7 Lib').")
 @json_option
 def train_completion_cmd(repo, output, from_scratch, size, vocab_size, per_file, max_examples, epochs, batch_size,
-                         lr, max_steps, eval_every, patience, passages, seed, corpus_name, as_json):
+                         lr, max_steps, eval_every, patience, passages, passage_len, context_len, seed, corpus_name,
+                         as_json):
     """Fine-tune (or train) the completion model on holes cut from this repository's own files."""
     from .completion.fid import FidSettings
     from .completion.train import TrainSettings, train_completion
@@ -495,7 +499,10 @@ def train_completion_cmd(repo, output, from_scratch, size, vocab_size, per_file,
         files = store.stats()["files"].get("ok", 0) + store.stats()["files"].get("partial", 0)
         corpora = [{"name": corpus_name or str(root.resolve()), "indexed_files": files}]
         try:
-            summary = train_completion(store, out_dir, settings, FidSettings(passages=passages), base=base,
+            summary = train_completion(store, out_dir, settings, FidSettings(passages=passages, passage_len=passage_len,
+                                                                    context_len=min(context_len, passage_len // 2),
+                                                                    budget=passage_len),
+                                       base=base,
                                        corpora=corpora, command=" ".join(["codeintel", *sys.argv[1:]]),
                                        progress=not as_json and sys.stderr.isatty(),
                                        log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)))

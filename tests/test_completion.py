@@ -308,3 +308,25 @@ def test_buffer_facts_read_imports_and_the_enclosing_classes():
     assert buffer_facts(Cursor.at("a.py", text, 16, 4)).enclosing_bases == ["Gamma"]
     assert facts.classes == ["Outer", "Inner", "Other"]
     assert buffer_facts(Cursor.at("a.js", "import x from 'y'", 1, 0)) is None
+
+
+def test_a_large_index_gets_its_dense_vectors_in_the_background(tmp_path, monkeypatch):
+    import time
+
+    from codeintel.completion import api
+
+    root = write_repo(tmp_path / "big")
+    cli("index", root, "--no-history", "-q", check=0)
+    monkeypatch.setattr(api, "DENSE_SYNC_CHUNKS", 0)
+    monkeypatch.setenv("CODEINTEL_BUILTIN_MODELS", str(tmp_path / "none"))
+    text = (root / "pkg/colors.py").read_text()
+    assert complete(root, "pkg/colors.py", text, 5, 8)          # answers without waiting for the vectors
+    cache = root / ".codeintel" / CACHE_NAME
+    deadline = time.time() + 60
+    while not cache.is_file() and time.time() < deadline:
+        time.sleep(0.1)
+    assert cache.is_file()
+    session = api.session_for(root)
+    while session.dense_building and time.time() < deadline:
+        time.sleep(0.1)
+    assert session.dense is not None and len(session.dense) > 0

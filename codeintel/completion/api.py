@@ -37,6 +37,7 @@ from .cursor import Cursor
 from .matching import TokenizedText, continuations, identifier_completions
 
 log = logging.getLogger("codeintel.completion")
+DENSE_SYNC_CHUNKS = 20_000   # larger indexes without cached vectors get them built in the background
 
 
 @dataclass
@@ -65,6 +66,7 @@ class _Session:
         self.failures: dict[tuple, str] = {}
         self.dense = None
         self.dense_stamp = None
+        self.dense_building = False
 
     def store(self):
         """This thread's connection to the index (None without one)."""
@@ -84,13 +86,40 @@ class _Session:
         return store
 
     def dense_index(self, store):
+        """The dense chunk vectors, current with the index. Built here when cached vectors exist
+        or the index is small; otherwise built in a background thread, and None until then (the
+        other proposals do not wait for it)."""
         stamp = store.get_meta("last_indexed_at")
         with self.lock:
-            if self.dense is None or stamp != self.dense_stamp:
-                from codeintel.retrieval.dense import DenseIndex
-                self.dense = DenseIndex.build(store, store.path.parent)
-                self.dense_stamp = stamp
-            return self.dense
+            if self.dense is not None and stamp == self.dense_stamp:
+                return self.dense
+            if self.dense_building:
+                return self.dense if self.dense is not None else None
+            from codeintel.retrieval.dense import CACHE_NAME
+
+            cached = (store.path.parent / CACHE_NAME).is_file()
+            if not cached and store.count_chunks() > DENSE_SYNC_CHUNKS:
+                self.dense_building = True
+                threading.Thread(target=self._build_dense, args=(stamp,), daemon=True,
+                                 name="codeintel-dense").start()
+                return self.dense
+        return self._build_dense(stamp)
+
+    def _build_dense(self, stamp):
+        from codeintel.retrieval.dense import DenseIndex
+
+        try:
+            store = self.store()
+            dense = DenseIndex.build(store, store.path.parent)
+            with self.lock:
+                self.dense, self.dense_stamp = dense, stamp
+            return dense
+        except Exception as exc:  # noqa: BLE001 - completion goes on without dense retrieval
+            log.warning("dense retrieval unavailable: %s", exc)
+            return None
+        finally:
+            with self.lock:
+                self.dense_building = False
 
     def backend(self, settings: CompletionSettings):
         """The loaded backend for ``settings``, or (None, why not)."""

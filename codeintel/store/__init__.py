@@ -490,6 +490,9 @@ class Store:
             out.setdefault(name, set()).add(path)
         return out
 
+    def count_chunks(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
     def chunk_rows(self) -> Iterator[dict]:
         """Every chunk with its file's path and blob id, file by file."""
         cols = ("id", "path", "blob", "kind", "name", "start_line", "end_line", "start_byte", "end_byte")
