@@ -34,7 +34,7 @@ from typing import Callable, Optional
 from codeintel.config import CompletionSettings, load_completion_settings
 
 from .cursor import Cursor
-from .matching import TokenizedText, continuations, identifier_completions
+from .matching import TokenizedText, continuations, identifier_completions, proposal_contexts
 
 log = logging.getLogger("codeintel.completion")
 DENSE_SYNC_CHUNKS = 20_000   # larger indexes without cached vectors get them built in the background
@@ -184,8 +184,7 @@ def session_for(root: Path) -> _Session:
 
 def fallback_suggestions(cursor: Cursor, proposals, n: int, why: str = "") -> list[Suggestion]:
     """The model-free answer: continuations found in the in-file text and the proposals."""
-    contexts = [TokenizedText(cursor.prefix), TokenizedText(cursor.suffix)]
-    contexts += [TokenizedText(p.text) for p in proposals if p.source not in ("in_file_prior", "in_file_post")]
+    contexts = [TokenizedText(cursor.prefix), TokenizedText(cursor.suffix)] + proposal_contexts(proposals)
     found = continuations(cursor.prefix, contexts, n=n)
     out = [Suggestion(c.text, float(c.matched) + 0.01 * c.votes, "fallback:retrieval", why) for c in found]
     if len(out) < n:

@@ -45,7 +45,7 @@ from codeintel.retrieval.lexical import bm25_chunks
 from codeintel.retrieval.text import IDENTIFIER
 
 from .cursor import Cursor, random_cuts
-from .matching import TokenizedText, continuations
+from .matching import TokenizedText, continuations, proposal_contexts
 
 TEST_PATH = re.compile(r"(^|/)(tests?|testing)(/|$)|(^|/)test_[^/]*$|_tests?\.py$|(^|/)conftest\.py$")
 PREDICTORS = ("prefix_only", "in_file", "in_file_bm25", "in_file_proposals")
@@ -235,8 +235,7 @@ def run_predictors(cases: list[Case], store, model=None, keep_predictions: bool 
         latency["in_file_bm25"] += time.perf_counter() - t0 + base_seconds
         t0 = time.perf_counter()
         proposals = make_proposals(store, cursor, dense=dense, exclude_paths=[case.path])
-        others = [TokenizedText(p.text) for p in proposals if p.source not in ("in_file_prior", "in_file_post")]
-        found = continuations(case.prefix, [prefix_doc, suffix_doc] + others, n=1)
+        found = continuations(case.prefix, [prefix_doc, suffix_doc] + proposal_contexts(proposals), n=1)
         predictions["in_file_proposals"] = found[0].text if found else ""
         proposal_seconds = time.perf_counter() - t0
         latency["in_file_proposals"] += proposal_seconds + base_seconds

@@ -20,6 +20,9 @@ from typing import Sequence
 
 _TOKENS = re.compile(r"\w+|[^\w\s]|\n")
 QUERY_TOKENS = 24
+# proposal forms that are code as written (the others are lists of names or literals, whose
+# token sequences would match by accident)
+CODE_FORMS = ("lines", "method_bodies", "field_declarations", "chunk")
 
 
 @dataclass
@@ -115,3 +118,9 @@ def identifier_completions(prefix: str, contexts: Sequence["TokenizedText | str"
         text = ctx.text if isinstance(ctx, TokenizedText) else ctx
         counts.update(w for w in re.findall(r"\b" + re.escape(partial) + r"\w+", text))
     return [w[len(partial):] for w, _ in counts.most_common(n)]
+
+
+def proposal_contexts(proposals) -> list[TokenizedText]:
+    """The code-shaped proposals other than the in-file ones, in rank order, as contexts."""
+    return [TokenizedText(p.text) for p in proposals
+            if p.form in CODE_FORMS and p.source not in ("in_file_prior", "in_file_post")]

@@ -321,7 +321,7 @@ def file_forms(store, path: str, near: set[str], budget: int) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------- all together
 def make_proposals(store, cursor: Cursor, *, budget: int = DEFAULT_BUDGET, limit: int = 32, dense=None,
-                   exclude_paths: Iterable[str] = (), bm25: int = 4, dense_k: int = 4,
+                   exclude_paths: Iterable[str] = (), bm25: int = 8, dense_k: int = 4,
                    facts=None) -> list[Proposal]:
     """The ranked proposals for ``cursor`` (see the module docstring). ``store`` may be None
     (no index): then only the in-file proposals. ``dense``: a ``DenseIndex`` or None."""

@@ -86,7 +86,7 @@ def train_completion(store, out_dir: Path, settings: TrainSettings, fid: FidSett
     rng.shuffle(train_holes)
     train_holes = train_holes[:settings.max_examples]
     val_holes = cut_training_holes(val_files, settings.per_file, rng)[:max(32, settings.max_examples // 20)]
-    dense = DenseIndex.build(store, None)
+    dense = DenseIndex.build(store, store.path.parent)     # cached beside the index for the next run
     log(f"building proposals for {len(train_holes)} training and {len(val_holes)} validation holes")
     prep_started = time.monotonic()
     train_ex = make_examples(store, train_holes, encoder, dense)
