@@ -45,7 +45,7 @@ from codeintel.retrieval.lexical import bm25_chunks
 from codeintel.retrieval.text import IDENTIFIER
 
 from .cursor import Cursor, random_cuts
-from .matching import TokenizedText, continuations, proposal_contexts
+from .matching import TokenizedText, continuations, proposal_contexts, tokenized
 
 TEST_PATH = re.compile(r"(^|/)(tests?|testing)(/|$)|(^|/)test_[^/]*$|_tests?\.py$|(^|/)conftest\.py$")
 PREDICTORS = ("prefix_only", "in_file", "in_file_bm25", "in_file_proposals")
@@ -230,7 +230,7 @@ def run_predictors(cases: list[Case], store, model=None, keep_predictions: bool 
         latency["in_file"] += time.perf_counter() - t0 + base_seconds
         t0 = time.perf_counter()
         hits = bm25_chunks(store, cursor.nearby(), limit=8, exclude_paths=[case.path])
-        found = continuations(case.prefix, [prefix_doc, suffix_doc] + [TokenizedText(h.text) for h in hits], n=1)
+        found = continuations(case.prefix, [prefix_doc, suffix_doc] + [tokenized(h.text) for h in hits], n=1)
         predictions["in_file_bm25"] = found[0].text if found else ""
         latency["in_file_bm25"] += time.perf_counter() - t0 + base_seconds
         t0 = time.perf_counter()

@@ -14,7 +14,8 @@ contexts that begin with the partly typed word.
 from __future__ import annotations
 
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -34,16 +35,42 @@ class Continuation:
 
 
 class TokenizedText:
-    """A context text with its tokens' strings and spans (built once, reused across queries)."""
+    """A context text with its tokens' strings and spans (built once, reused across queries;
+    ``tokenized`` caches them for texts that recur, such as proposals)."""
 
     __slots__ = ("text", "tokens", "starts", "ends")
 
     def __init__(self, text: str):
         self.text = text
-        spans = [(m.group(), m.start(), m.end()) for m in _TOKENS.finditer(text)]
-        self.tokens = [s[0] for s in spans]
-        self.starts = [s[1] for s in spans]
-        self.ends = [s[2] for s in spans]
+        self.tokens = _TOKENS.findall(text)
+        self.starts = self.ends = None      # filled on the first match (most contexts need them)
+
+    def spans(self) -> None:
+        if self.starts is None:
+            matches = list(_TOKENS.finditer(self.text))
+            self.starts = [m.start() for m in matches]
+            self.ends = [m.end() for m in matches]
+
+
+_TOKENIZED: "OrderedDict[str, TokenizedText]" = OrderedDict()
+_TOKENIZED_LOCK = threading.Lock()
+_TOKENIZED_SIZE = 1024
+
+
+def tokenized(text: str) -> TokenizedText:
+    """``TokenizedText(text)``, from a small shared cache."""
+    with _TOKENIZED_LOCK:
+        doc = _TOKENIZED.get(text)
+        if doc is not None:
+            _TOKENIZED.move_to_end(text)
+            return doc
+    doc = TokenizedText(text)
+    doc.spans()
+    with _TOKENIZED_LOCK:
+        _TOKENIZED[text] = doc
+        while len(_TOKENIZED) > _TOKENIZED_SIZE:
+            _TOKENIZED.popitem(last=False)
+    return doc
 
 
 def _query(prefix: str) -> tuple[list[str], str]:
@@ -75,6 +102,8 @@ def continuations(prefix: str, contexts: Sequence["TokenizedText | str"], n: int
             places = [i for i, t in enumerate(toks) if t == last]
         if len(places) > max_places:
             places = places[-max_places:]
+        if places:
+            doc.spans()
         for i in reversed(places):
             # how many query tokens match, ending at token i (or just before it when a word is partial)
             j = i - 1 if partial else i
@@ -122,5 +151,5 @@ def identifier_completions(prefix: str, contexts: Sequence["TokenizedText | str"
 
 def proposal_contexts(proposals) -> list[TokenizedText]:
     """The code-shaped proposals other than the in-file ones, in rank order, as contexts."""
-    return [TokenizedText(p.text) for p in proposals
+    return [tokenized(p.text) for p in proposals
             if p.form in CODE_FORMS and p.source not in ("in_file_prior", "in_file_post")]

@@ -265,13 +265,16 @@ class _FileParts:
 
 
 def _file_parts(store, path: str) -> _FileParts:
-    """A file's forms before cutting, cached by store, path and content."""
-    raw = store.file_content(path) or b""
-    key = (str(store.path), path, hash(raw))
+    """A file's forms before cutting, cached by store, path and content (its blob id)."""
+    blob = store.file_blob(path)
+    raw = None if blob else (store.file_content(path) or b"")
+    key = (str(store.path), path, blob or hash(raw))
     with _PARTS_LOCK:
         if key in _PARTS_CACHE:
             _PARTS_CACHE.move_to_end(key)
             return _PARTS_CACHE[key]
+    if raw is None:
+        raw = store.file_content(path) or b""
     content = raw.decode("utf-8", "replace")
     symbols = store.file_symbols(path)
     idents = [name for name, _ in store.file_identifiers(path)]

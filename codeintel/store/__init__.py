@@ -439,6 +439,11 @@ class Store:
             args = (language,)
         return [row[0] for row in self.conn.execute(sql + " ORDER BY path", args)]
 
+    def file_blob(self, path: str) -> Optional[str]:
+        """The git blob id of an indexed file's content (None when unknown)."""
+        row = self.conn.execute("SELECT blob FROM files WHERE path=?", (path,)).fetchone()
+        return row[0] if row else None
+
     def file_symbols(self, path: str) -> list[dict]:
         """The definitions of one file in source order."""
         cols = ("name", "qualname", "kind", "start_line", "end_line", "start_byte", "end_byte", "signature")
