@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DEFAULT_REPOS = "rich,click,git,pygments,flask"
+DEFAULT_REPOS = "rich,click,git,pygments,flask,jsonschema,mpmath"
 
 
 def _package(name: str) -> Path:
@@ -85,7 +85,7 @@ def quality(args) -> dict:
         mean = means[p]
         print(f"{p:<20}" + "".join(f"{c:>20}" for c in cells)
               + f"{mean['exact_match']:.3f}/{mean['edit_similarity']:.3f}/{mean['identifier_f1']:.3f}".rjust(20))
-    print("\nby group (mean over repositories of exact match / edit similarity)")
+    print("\nby group (all repositories pooled: exact match / edit similarity, n cases)")
     groups = ("test_files", "non_test_files", "cross_file_lines", "in_file_lines")
     print(f"{'predictor':<20}" + "".join(f"{g:>20}" for g in groups))
     for p in predictors:

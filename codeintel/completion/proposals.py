@@ -54,7 +54,8 @@ FORM_WEIGHT = {"method_bodies": 1.0, "chunk": 1.0, "identifiers": 0.8, "field_de
                "type_identifiers": 0.6, "string_literals": 0.4}
 FILES_PER_SOURCE = 3
 DEFAULT_BUDGET = 128
-# caches shared by all threads: file forms by (store, path, content), the store's paths by index time
+# caches shared by all threads: file forms by (store, path, content); per store, a view of its paths
+# and classes by index time
 _PARTS_CACHE: OrderedDict = OrderedDict()
 _PARTS_LOCK = threading.Lock()
 _PARTS_CACHE_SIZE = 256
@@ -175,19 +176,23 @@ def _class_bases(signature: Optional[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------- related files
-def _paths_by_name(store) -> tuple[list[str], dict[str, list[str]]]:
-    """The store's indexed paths, and by file name (cached per store and index time)."""
-    key = (str(store.path), store.get_meta("last_indexed_at"))
+def _repository_view(store) -> dict:
+    """Cached per store and index time: the indexed paths, the paths by file name, and each
+    class that names bases with those base names."""
+    stamp = store.get_meta("last_indexed_at")
     with _PARTS_LOCK:
-        if _PATHS_CACHE.get("key") == key:
-            return _PATHS_CACHE["paths"], _PATHS_CACHE["by_name"]
+        view = _PATHS_CACHE.get(str(store.path))
+        if view is not None and view["stamp"] == stamp:
+            return view
     paths = store.indexed_paths()
     by_name: dict[str, list[str]] = {}
     for path in paths:
         by_name.setdefault(posixpath.basename(path), []).append(path)
+    derived = [(row["path"], set(_class_bases(row["signature"]))) for row in store.derived_classes()]
+    view = {"stamp": stamp, "paths": paths, "by_name": by_name, "derived": derived}
     with _PARTS_LOCK:
-        _PATHS_CACHE.update(key=key, paths=paths, by_name=by_name)
-    return paths, by_name
+        _PATHS_CACHE[str(store.path)] = view      # replaced whole, never changed: safe to share
+    return view
 
 
 def resolve_module_paths(by_name: dict[str, list[str]], suffixes: list[str]) -> list[str]:
@@ -207,7 +212,8 @@ def related_files(store, cursor: Cursor, facts, exclude: set[str]) -> dict[str, 
     me = cursor.rel_path
     skip = exclude | {me}
     found: dict[str, list[str]] = {}
-    all_paths, by_name = _paths_by_name(store)
+    view = _repository_view(store)
+    all_paths, by_name = view["paths"], view["by_name"]
 
     def put(source: str, paths: Iterable[str]) -> None:
         keep = [p for p in dict.fromkeys(paths) if p not in skip][:FILES_PER_SOURCE]
@@ -229,8 +235,7 @@ def related_files(store, cursor: Cursor, facts, exclude: set[str]) -> dict[str, 
         put("imported", paths)
         mine = set(facts.classes)
         if mine:
-            put("child_class", [row["path"] for row in store.derived_classes()
-                                if mine & set(_class_bases(row["signature"]))])
+            put("child_class", [path for path, bases in view["derived"] if mine & bases])
     put("importer", store.importers_of(_module_names(me)))
     folder, ext = posixpath.dirname(me), posixpath.splitext(me)[1]
     all_paths = [p for p in all_paths if posixpath.splitext(p)[1] == ext]
