@@ -458,6 +458,65 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
                        f"coverage {m['coverage']} at threshold {threshold}")
 
 
+@train.command("completion")
+@click.option("--repo", type=click.Path(file_okay=False), default=None,
+              help="Repository whose indexed files to learn from; its .codeintel/models/completion/ receives "
+                   "the model (default: the nearest index).")
+@click.option("--output", type=click.Path(file_okay=False), default=None, help="Save the model in this folder instead.")
+@click.option("--from-scratch", is_flag=True, help="Do not start from the active (built-in) completion model.")
+@click.option("--size", default="compact", type=click.Choice(["tiny", "compact", "small", "base"]), show_default=True)
+@click.option("--vocab-size", default=8000, show_default=True, type=click.IntRange(300, 100000))
+@click.option("--per-file", default=8, show_default=True, type=click.IntRange(1), help="Holes cut per file.")
+@click.option("--max-examples", default=6000, show_default=True, type=click.IntRange(1))
+@click.option("--epochs", default=2, show_default=True, type=click.IntRange(1, 100))
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1, 4096))
+@click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(0, 1, min_open=True))
+@click.option("--max-steps", default=0, type=click.IntRange(0), help="Stop after this many steps (0 = none).")
+@click.option("--eval-every", default=0, type=click.IntRange(0), help="Validate every N steps (0 = each epoch).")
+@click.option("--patience", default=2, show_default=True, type=click.IntRange(0))
+@click.option("--passages", default=6, show_default=True, type=click.IntRange(1, 64), help="Proposals per example.")
+@click.option("--passage-len", default=128, show_default=True, type=click.IntRange(16, 1024), help="Tokens per passage.")
+@click.option("--context-len", default=48, show_default=True, type=click.IntRange(4, 512),
+              help="Tokens before the cursor repeated in every passage.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--corpus-name", default=None, help="Name the corpus in the data card (e.g. 'CPython 3.11.7 Lib').")
+@json_option
+def train_completion_cmd(repo, output, from_scratch, size, vocab_size, per_file, max_examples, epochs, batch_size,
+                         lr, max_steps, eval_every, patience, passages, passage_len, context_len, seed, corpus_name,
+                         as_json):
+    """Fine-tune (or train) the completion model on holes cut from this repository's own files."""
+    from .completion.fid import FidSettings
+    from .completion.train import TrainSettings, train_completion
+    from .models.registry import active_model, find_repo_root, repo_model_dir
+
+    root = Path(repo) if repo else (find_repo_root(Path.cwd()) or Path.cwd())
+    base = None if from_scratch else active_model("completion", root)
+    out_dir = Path(output) if output else repo_model_dir(root, "completion")
+    settings = TrainSettings(size=size, vocab_size=vocab_size, per_file=per_file, max_examples=max_examples,
+                             epochs=epochs, batch_size=batch_size, lr=lr, max_steps=max_steps,
+                             eval_every=eval_every, patience=patience, seed=seed)
+    with _open_store(str(root)) as store:
+        files = store.stats()["files"].get("ok", 0) + store.stats()["files"].get("partial", 0)
+        corpora = [{"name": corpus_name or str(root.resolve()), "indexed_files": files}]
+        try:
+            summary = train_completion(store, out_dir, settings, FidSettings(passages=passages, passage_len=passage_len,
+                                                                    context_len=min(context_len, passage_len // 2),
+                                                                    budget=passage_len),
+                                       base=base,
+                                       corpora=corpora, command=" ".join(["codeintel", *sys.argv[1:]]),
+                                       progress=not as_json and sys.stderr.isatty(),
+                                       log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)))
+        except ValueError as exc:
+            raise Failure(str(exc), EXIT_USAGE) from None
+    if as_json:
+        summary.pop("history", None)
+        _emit_json(summary)
+    else:
+        click.echo(f"trained {summary['model']} in {summary['seconds']}s ({summary['steps']} steps, best "
+                   f"validation loss {summary['best_val_loss']:.4f})"
+                   + (f", fine-tuned from {base.path}" if base is not None else ""))
+
+
 @main.group("eval")
 def eval_():
     """Measure a feature's model against the named baselines on the same cases (JSON)."""
@@ -522,6 +581,62 @@ def eval_clones(labelled, split, limit, language, pairs, root):
     except EvalInputError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
     _emit_json(out)
+
+
+@eval_.command("completion")
+@click.option("--repo", "repo", type=click.Path(file_okay=False), required=True,
+              help="The repository to hold files out of; with --cases, the context directory (the repository "
+                   "without the held-out files).")
+@click.option("--cases", "cases_file", type=click.Path(dir_okay=False), default=None,
+              help="Cases made elsewhere: JSONL with path, prefix, suffix, target (format: README).")
+@click.option("--holdout", type=click.FloatRange(0.01, 0.9), default=0.1, show_default=True,
+              help="Share of the Python files held out.")
+@click.option("--max-files", type=click.IntRange(1), default=40, show_default=True, help="At most this many held out.")
+@click.option("--per-file", type=click.IntRange(1), default=5, show_default=True, help="Holes cut per held-out file.")
+@click.option("--max-cases", type=click.IntRange(1), default=400, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A completion model folder (default: the active one, if any).")
+@click.option("--no-model", is_flag=True, help="Only the model-free predictors.")
+@click.option("--write-cases", type=click.Path(dir_okay=False), default=None,
+              help="Also write the cut cases to this JSONL file.")
+@click.option("--predictions", is_flag=True, help="Include every case's predictions in the JSON.")
+def eval_completion(repo, cases_file, holdout, max_files, per_file, max_cases, seed, model_dir, no_model,
+                    write_cases, predictions):
+    """Exact match, edit similarity and identifier F1 of the rest of the line on held-out files,
+    for the model-free baselines and the model, as JSON."""
+    from .completion.evaluate import evaluate_cases, evaluate_repository, read_cases, report_dict
+
+    root = Path(repo)
+    if not root.is_dir():
+        raise Failure(f"{repo}: no such directory", EXIT_USAGE)
+    predictor, model_name = None, None
+    if not no_model:
+        from .completion.fid import load_predictor
+        from .models.registry import active_model, read_model_dir
+
+        info = read_model_dir(model_dir, "completion", "given") if model_dir else active_model("completion", root)
+        if model_dir and not info.usable:
+            raise Failure(f"{model_dir}: not a usable completion model ({info.problem})", EXIT_USAGE)
+        if info is not None and info.usable:
+            predictor, model_name = load_predictor(info), str(info.path)
+    try:
+        if cases_file:
+            if not Path(cases_file).is_file():
+                raise Failure(f"{cases_file}: no such file", EXIT_USAGE)
+            cases = read_cases(Path(cases_file))
+            if not cases:
+                raise Failure(f"{cases_file}: no cases", EXIT_USAGE)
+            report = evaluate_cases(cases, root, model=predictor, keep_predictions=predictions)
+        else:
+            report = evaluate_repository(root, holdout=holdout, max_files=max_files, per_file=per_file,
+                                         max_cases=max_cases, seed=seed, model=predictor,
+                                         write_cases=Path(write_cases) if write_cases else None,
+                                         keep_predictions=predictions)
+    except ValueError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    _emit_json(report_dict(report, repo=str(root.resolve()), cases_file=cases_file, seed=seed,
+                           model=model_name or "none (model-free predictors only)"))
 
 
 @main.command("merge-driver")
@@ -781,6 +896,69 @@ def lsp(tcp):
     from lsp.server import start
 
     start(tcp)
+
+
+# ---------------------------------------------------------------------------------------- completion
+def _parse_location(location: str) -> tuple[Path, int, int]:
+    """FILE:LINE:COL (both 1-based, as compilers print them) -> (file, line, 0-based column)."""
+    parts = location.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        raise Failure(f"{location}: expected FILE:LINE:COL (line and column numbers from 1)", EXIT_USAGE)
+    line, col = int(parts[1]), int(parts[2])
+    if line < 1 or col < 1:
+        raise Failure(f"{location}: line and column count from 1", EXIT_USAGE)
+    return Path(parts[0]), line, col - 1
+
+
+@main.command()
+@click.argument("location", metavar="FILE:LINE:COL")
+@click.option("--n", "n", type=click.IntRange(1, 20), default=None, help="How many suggestions (default: config, 3).")
+@click.option("--backend", type=click.Choice(["builtin", "hf", "http"]), default=None,
+              help="Override [completion] backend of .codeintel/config.toml.")
+@repo_option
+@json_option
+def complete(location, n, backend, repo, as_json):
+    """Suggest how to go on at FILE:LINE:COL (the rest of the line, or a block after a ':')."""
+    from .completion import BadPosition, complete as complete_at
+    from .config import load_completion_settings
+    from .models.registry import find_repo_root
+
+    path, line, col = _parse_location(location)
+    if not path.is_file():
+        raise Failure(f"{path}: no such file", EXIT_USAGE)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise Failure(f"{path}: not UTF-8 text", EXIT_USAGE) from None
+    root = Path(repo).resolve() if repo else (find_repo_root(path.resolve().parent) or path.resolve().parent)
+    try:
+        rel = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        raise Failure(f"{path} is not inside {root}", EXIT_USAGE) from None
+    try:
+        settings = load_completion_settings(root)
+        if backend:
+            settings = settings.updated({"backend": backend})
+    except ConfigError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    try:
+        found = complete_at(root, rel, text, line, col, n=n or settings.n, settings=settings)
+    except BadPosition as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    if as_json:
+        _emit_json({"file": rel, "line": line, "column": col + 1, "root": str(root),
+                    "suggestions": [s.to_dict() for s in found]})
+    else:
+        console = _console()
+        for s in found:
+            console.print(s.text, markup=False, end="")
+            console.print(f"    [dim]({s.source}, {s.score:.3g})[/]")
+        if found and found[0].detail:
+            click.echo(f"note: {found[0].detail}", err=True)
+    if not found:
+        if not as_json:
+            click.echo("no suggestions", err=True)
+        sys.exit(EXIT_NOTHING_FOUND)
 
 
 # ---------------------------------------------------------------------------------------- entry

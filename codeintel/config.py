@@ -8,6 +8,11 @@
 
     [merge]
     threshold = 0.9          # how sure the merge model must be to resolve a conflict
+
+    [completion]
+    backend = "builtin"      # builtin | hf (model_path = a local checkpoint) | http (url, model, api_key_env)
+    max_new_tokens = 48
+    n = 3
 """
 from __future__ import annotations
 
@@ -92,3 +97,65 @@ def load_merge_threshold(root: Path) -> Optional[float]:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"{path}: [merge] threshold must be a number from 0 to 1")
     return value
+
+
+COMPLETION_BACKENDS = ("builtin", "hf", "http")
+
+
+@dataclass
+class CompletionSettings:
+    """``[completion]`` of .codeintel/config.toml (the language server overrides these from
+    its workspace configuration ``codeintel.completion``; camelCase keys are accepted)."""
+    backend: str = "builtin"          # builtin | hf | http
+    model_path: Optional[str] = None  # hf: a local Hugging Face causal-LM checkpoint directory
+    url: Optional[str] = None         # http: an OpenAI-compatible server (…/v1 or …/v1/completions)
+    model: Optional[str] = None       # http: the model name sent to it
+    api_key_env: Optional[str] = None  # http: the environment variable holding the API key
+    max_new_tokens: int = 48
+    n: int = 3
+    timeout: float = 10.0             # http: seconds per request
+
+    def updated(self, values: dict) -> "CompletionSettings":
+        """A copy with ``values`` applied (snake_case or camelCase keys); ConfigError on bad ones."""
+        import dataclasses
+        import re
+
+        out = dataclasses.replace(self)
+        names = {f.name: f for f in dataclasses.fields(self)}
+        for key, value in values.items():
+            name = re.sub(r"(?<!^)(?=[A-Z])", "_", str(key)).lower()
+            if name not in names:
+                raise ConfigError(f"[completion] has no setting {key!r} (one of {', '.join(names)})")
+            if value is None:
+                setattr(out, name, None if names[name].default is None else names[name].default)
+                continue
+            if name in ("max_new_tokens", "n"):
+                try:
+                    value = int(value)
+                except (TypeError, ValueError):
+                    raise ConfigError(f"[completion] {key} must be a whole number") from None
+                if value < 1:
+                    raise ConfigError(f"[completion] {key} must be at least 1")
+            elif name == "timeout":
+                try:
+                    value = float(value)
+                except (TypeError, ValueError):
+                    raise ConfigError(f"[completion] {key} must be a number of seconds") from None
+            else:
+                value = str(value)
+            setattr(out, name, value)
+        if out.backend not in COMPLETION_BACKENDS:
+            raise ConfigError(f"[completion] backend must be one of {', '.join(COMPLETION_BACKENDS)}, "
+                              f"not {out.backend!r}")
+        return out
+
+
+def load_completion_settings(root: Path) -> CompletionSettings:
+    path, data = _read_config(root)
+    section = data.get("completion", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [completion] must be a table")
+    try:
+        return CompletionSettings().updated(section)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

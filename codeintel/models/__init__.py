@@ -9,6 +9,9 @@
   directories written atomically.
 - ``registry``: trained models on disk (repository-trained and built-in), their data cards,
   and which one is active for a feature.
+- ``fid``: Fusion-in-Decoder over an encoder-decoder (passages encoded apart, decoded together).
+- ``generation``: generation backends: a local Hugging Face causal-LM checkpoint, an
+  OpenAI-compatible completions endpoint, and the prompt packing they share.
 
 Importing this package imports nothing heavy: torch and transformers are loaded only by
 the functions that need them.

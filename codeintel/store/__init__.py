@@ -509,15 +509,15 @@ class Store(SummaryQueries, CloneQueries):
                     return out
         return out
 
-    def search(self, query: str, limit: int = 20) -> list[dict]:
+    def search(self, query: str, limit: int = 20, any_word: bool = False) -> list[dict]:
         """Full-text search over chunks, ranked by BM25 (names weigh more than bodies). All
-        words must match; when nothing does, any word may."""
-        words = _WORD.findall(query)
+        words must match; when nothing does (or with ``any_word``), any word may."""
+        words = list(dict.fromkeys(_WORD.findall(query)))
         if not words:
             return []
         terms = ['"' + w.replace('"', "") + '"' for w in words]
         rows: list = []
-        for joiner in (" AND ", " OR "):
+        for joiner in ((" OR ",) if any_word else (" AND ", " OR ")):
             rows = self.conn.execute(
                 "SELECT c.id, f.path, c.kind, c.name, c.start_line, c.end_line, c.start_byte, c.end_byte,"
                 " bm25(chunks_fts, 5.0, 1.0) AS score"
@@ -543,6 +543,96 @@ class Store(SummaryQueries, CloneQueries):
         if indent.strip(b" \t") == b"" and (b"\n" in prefix or lead == start_byte):
             body = indent + body
         return body.decode("utf-8", "replace")
+
+    # ------------------------------------------------------------------ repository context
+    # (what completion's prompt proposals and the retrievers ask for)
+    def indexed_paths(self, language: Optional[str] = None) -> list[str]:
+        """Paths of the non-empty files whose content is indexed (not skipped), optionally one language."""
+        sql = "SELECT path FROM files WHERE status != 'skipped' AND size > 0"
+        args: tuple = ()
+        if language:
+            sql += " AND language = ?"
+            args = (language,)
+        return [row[0] for row in self.conn.execute(sql + " ORDER BY path", args)]
+
+    def file_blob(self, path: str) -> Optional[str]:
+        """The git blob id of an indexed file's content (None when unknown)."""
+        row = self.conn.execute("SELECT blob FROM files WHERE path=?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def file_symbols(self, path: str) -> list[dict]:
+        """The definitions of one file in source order."""
+        cols = ("name", "qualname", "kind", "start_line", "end_line", "start_byte", "end_byte", "signature")
+        return [dict(zip(cols, row)) for row in self.conn.execute(
+            "SELECT s.name, s.qualname, s.kind, s.start_line, s.end_line, s.start_byte, s.end_byte, s.signature"
+            " FROM symbols s JOIN files f ON f.id = s.file_id WHERE f.path = ? ORDER BY s.start_byte", (path,))]
+
+    def file_identifiers(self, path: str) -> list[tuple[str, int]]:
+        """The identifiers one file uses, most used first, with their counts."""
+        return [tuple(row) for row in self.conn.execute(
+            "SELECT r.name, r.count FROM refs r JOIN files f ON f.id = r.file_id WHERE f.path = ?"
+            " ORDER BY r.count DESC, r.name", (path,))]
+
+    def importers_of(self, modules: Iterable[str]) -> list[str]:
+        """Paths of the files that import one of ``modules`` (``import m``, ``from m import x``,
+        or ``from p import m`` for ``p.m``)."""
+        wanted = list(dict.fromkeys(modules))
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        return [row[0] for row in self.conn.execute(
+            f"SELECT DISTINCT f.path FROM imports i JOIN files f ON f.id = i.file_id WHERE i.module IN ({marks})"
+            " OR (i.name IS NOT NULL AND (CASE WHEN i.module LIKE '%.' THEN i.module || i.name"
+            f" ELSE i.module || '.' || i.name END) IN ({marks})) ORDER BY f.path", wanted + wanted)]
+
+    def class_definitions(self, names: Iterable[str]) -> list[dict]:
+        """Class-like definitions named one of ``names``, with their file."""
+        wanted = list(dict.fromkeys(names))
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        cols = ("name", "path", "start_line", "signature")
+        return [dict(zip(cols, row)) for row in self.conn.execute(
+            f"SELECT s.name, f.path, s.start_line, s.signature FROM symbols s JOIN files f ON f.id = s.file_id"
+            f" WHERE s.name IN ({marks}) AND s.kind IN ('class', 'struct', 'interface', 'trait')"
+            " ORDER BY f.path", wanted)]
+
+    def derived_classes(self) -> list[dict]:
+        """Class definitions that name base classes (a parenthesis in the signature)."""
+        cols = ("name", "path", "start_line", "signature")
+        return [dict(zip(cols, row)) for row in self.conn.execute(
+            "SELECT s.name, f.path, s.start_line, s.signature FROM symbols s JOIN files f ON f.id = s.file_id"
+            " WHERE s.kind = 'class' AND instr(s.signature, '(') > 0 ORDER BY f.path")]
+
+    def defined_names(self) -> dict[str, set[str]]:
+        """Each definition's name -> the paths defining it."""
+        out: dict[str, set[str]] = {}
+        for name, path in self.conn.execute("SELECT s.name, f.path FROM symbols s JOIN files f ON f.id = s.file_id"):
+            out.setdefault(name, set()).add(path)
+        return out
+
+    def count_chunks(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def chunk_rows(self) -> Iterator[dict]:
+        """Every chunk with its file's path and blob id, file by file."""
+        cols = ("id", "path", "blob", "kind", "name", "start_line", "end_line", "start_byte", "end_byte")
+        for row in self.conn.execute(
+                "SELECT c.id, f.path, f.blob, c.kind, c.name, c.start_line, c.end_line, c.start_byte, c.end_byte"
+                " FROM chunks c JOIN files f ON f.id = c.file_id ORDER BY f.path, c.start_byte"):
+            yield dict(zip(cols, row))
+
+    def chunks_by_id(self, ids: Iterable[int]) -> list[dict]:
+        """The chunks with these ids (in the order given), with their file's path."""
+        wanted = [int(i) for i in ids]
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        cols = ("id", "path", "blob", "kind", "name", "start_line", "end_line", "start_byte", "end_byte")
+        rows = {row[0]: dict(zip(cols, row)) for row in self.conn.execute(
+            "SELECT c.id, f.path, f.blob, c.kind, c.name, c.start_line, c.end_line, c.start_byte, c.end_byte"
+            f" FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})", wanted)}
+        return [rows[i] for i in wanted if i in rows]
 
     def stats(self) -> dict:
         q = self.conn.execute

@@ -1,0 +1,260 @@
+"""``complete()``: suggestions for a cursor, from the configured backend or the model-free fallback.
+
+    complete(root, rel_path, text, line, character, n=3, *, settings=None, cancelled=None)
+
+``line`` is 1-based, ``character`` a 0-based column in code points; ``text`` is the whole
+(possibly unsaved) buffer. Steps: split the buffer at the cursor, build the ranked proposals
+from the store (when ``root`` has an index), then ask the backend:
+
+- ``builtin``: the repository's own completion model (``codeintel train completion``), else the
+  built-in one; with neither, the fallback (and the suggestion's ``source`` says
+  ``fallback:…``);
+- ``hf``: a local Hugging Face causal-LM checkpoint (``model_path``), prompt = proposals packed
+  in ranked order + the code before the cursor;
+- ``http``: an OpenAI-compatible completions server (``url``), the same prompt.
+
+A backend that fails (unloadable checkpoint, unreachable server) does not fail the request:
+the fallback answers, and ``Suggestion.source`` names it. The fallback is
+``matching.continuations`` over the in-file text and the proposals (``fallback:retrieval``),
+then identifiers extending the word at the cursor (``fallback:identifiers``).
+
+Per repository root one ``_Session`` caches the loaded model, the dense index and one store
+connection per thread; sessions and model loading are guarded by locks, so worker threads
+may call ``complete`` concurrently. ``cancelled()`` is polled between steps; a cancelled
+request returns [].
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from codeintel.config import CompletionSettings, load_completion_settings
+
+from .cursor import Cursor
+from .matching import TokenizedText, continuations, identifier_completions, proposal_contexts
+
+log = logging.getLogger("codeintel.completion")
+DENSE_SYNC_CHUNKS = 20_000   # larger indexes without cached vectors get them built in the background
+
+
+@dataclass
+class Suggestion:
+    text: str          # what to insert at the cursor
+    score: float       # higher is better
+    source: str        # builtin-model | repository-model | hf | http | fallback:retrieval | fallback:identifiers
+    detail: str = ""   # a short note (why the fallback answered, which model)
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "score": round(self.score, 4), "source": self.source, "detail": self.detail}
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _Session:
+    """What is loaded for one repository root."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.lock = threading.Lock()
+        self.local = threading.local()
+        self.backends: dict[tuple, object] = {}
+        self.failures: dict[tuple, str] = {}
+        self.dense = None
+        self.dense_stamp = None
+        self.dense_building = False
+
+    def store(self):
+        """This thread's connection to the index (None without one)."""
+        from codeintel.store import Store, StoreError, store_path
+
+        path = store_path(self.root)
+        if not path.is_file():
+            return None
+        store = getattr(self.local, "store", None)
+        if store is None:
+            try:
+                store = Store.open(path, create=False)
+            except StoreError as exc:
+                log.warning("completion without the index: %s", exc)
+                return None
+            self.local.store = store
+        return store
+
+    def dense_index(self, store):
+        """The dense chunk vectors, current with the index. Built here when cached vectors exist
+        or the index is small; otherwise built in a background thread, and None until then (the
+        other proposals do not wait for it)."""
+        stamp = store.get_meta("last_indexed_at")
+        with self.lock:
+            if self.dense is not None and stamp == self.dense_stamp:
+                return self.dense
+            if self.dense_building:
+                return self.dense if self.dense is not None else None
+            from codeintel.retrieval.dense import CACHE_NAME
+
+            cached = (store.path.parent / CACHE_NAME).is_file()
+            if not cached and store.count_chunks() > DENSE_SYNC_CHUNKS:
+                self.dense_building = True
+                threading.Thread(target=self._build_dense, args=(stamp,), daemon=True,
+                                 name="codeintel-dense").start()
+                return self.dense
+        return self._build_dense(stamp)
+
+    def _build_dense(self, stamp):
+        from codeintel.retrieval.dense import DenseIndex
+
+        try:
+            store = self.store()
+            dense = DenseIndex.build(store, store.path.parent)
+            with self.lock:
+                self.dense, self.dense_stamp = dense, stamp
+            return dense
+        except Exception as exc:  # noqa: BLE001 - completion goes on without dense retrieval
+            log.warning("dense retrieval unavailable: %s", exc)
+            return None
+        finally:
+            with self.lock:
+                self.dense_building = False
+
+    def backend(self, settings: CompletionSettings):
+        """The loaded backend for ``settings``, or (None, why not)."""
+        key = (settings.backend, settings.model_path, settings.url, settings.model, settings.api_key_env,
+               settings.timeout)
+        with self.lock:
+            if key in self.backends:
+                return self.backends[key], None
+            if key in self.failures:
+                return None, self.failures[key]
+            try:
+                backend, why = _load_backend(self.root, settings)
+            except Exception as exc:   # noqa: BLE001 - a broken model never breaks completion
+                backend, why = None, f"{type(exc).__name__}: {exc}"
+            if backend is None:
+                self.failures[key] = why
+            else:
+                self.backends[key] = backend
+            return backend, why
+
+
+def _load_backend(root: Path, settings: CompletionSettings):
+    from codeintel.models.generation import GenerationError, HFCausalLM, HTTPCompletions
+
+    try:
+        if settings.backend == "hf":
+            if not settings.model_path:
+                return None, "backend 'hf' needs model_path in [completion]"
+            path = Path(settings.model_path).expanduser()
+            if not path.is_absolute():
+                path = root / path
+            return ("hf", HFCausalLM(path)), None
+        if settings.backend == "http":
+            if not settings.url:
+                return None, "backend 'http' needs url in [completion]"
+            return ("http", HTTPCompletions(settings.url, settings.model, settings.api_key_env,
+                                            settings.timeout)), None
+    except GenerationError as exc:
+        return None, str(exc)
+    from codeintel.models.registry import active_model
+
+    info = active_model("completion", root)
+    if info is None:
+        return None, "no completion model (train one with `codeintel train completion`)"
+    from .fid import load_predictor
+
+    source = "repository-model" if info.source == "repository" else "builtin-model"
+    return (source, load_predictor(info)), None
+
+
+_sessions: dict[Path, _Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def session_for(root: Path) -> _Session:
+    root = Path(root).resolve()
+    with _sessions_lock:
+        if root not in _sessions:
+            _sessions[root] = _Session(root)
+        return _sessions[root]
+
+
+def fallback_suggestions(cursor: Cursor, proposals, n: int, why: str = "") -> list[Suggestion]:
+    """The model-free answer: continuations found in the in-file text and the proposals."""
+    contexts = [TokenizedText(cursor.prefix), TokenizedText(cursor.suffix)] + proposal_contexts(proposals)
+    found = continuations(cursor.prefix, contexts, n=n)
+    out = [Suggestion(c.text, float(c.matched) + 0.01 * c.votes, "fallback:retrieval", why) for c in found]
+    if len(out) < n:
+        have = {s.text for s in out}
+        for text in identifier_completions(cursor.prefix, contexts, n=n):
+            if text not in have:
+                out.append(Suggestion(text, 0.0, "fallback:identifiers", why))
+    return out[:n]
+
+
+def complete(root, rel_path: str, text: str, line: int, character: int, n: int = 3, *,
+             settings: Optional[CompletionSettings] = None,
+             cancelled: Optional[Callable[[], bool]] = None) -> list[Suggestion]:
+    """Suggestions for the cursor at ``line`` (1-based), ``character`` (0-based, code points)
+    of ``text`` (the buffer of ``rel_path``, '/'-separated, relative to ``root``). Raises
+    ``BadPosition`` for a cursor outside the buffer and ``ConfigError`` for bad settings."""
+    from .proposals import make_proposals
+
+    root = Path(root)
+    cursor = Cursor.at(rel_path, text, line, character)
+    settings = settings or load_completion_settings(root)
+
+    def check() -> None:
+        if cancelled is not None and cancelled():
+            raise _Cancelled
+
+    try:
+        check()
+        session = session_for(root)
+        store = session.store()
+        dense = session.dense_index(store) if store is not None else None
+        check()
+        proposals = make_proposals(store, cursor, dense=dense)
+        check()
+        backend, why = session.backend(settings)
+        check()
+        if backend is not None:
+            kind, model = backend
+            try:
+                found = _ask(kind, model, cursor, proposals, n, settings)
+            except Exception as exc:  # noqa: BLE001
+                found, why = [], f"{kind} failed: {type(exc).__name__}: {exc}"
+                log.warning("completion backend failed: %s", why)
+            found = [s for s in found if s.text.strip()]
+            if found:
+                return found[:n]
+            why = why or f"{kind} suggested nothing"
+        check()
+        return fallback_suggestions(cursor, proposals, n, why or "")
+    except _Cancelled:
+        return []
+
+
+def _ask(kind: str, model, cursor: Cursor, proposals, n: int, settings: CompletionSettings) -> list[Suggestion]:
+    if kind in ("hf", "http"):
+        from codeintel.models.generation import pack_prompt
+
+        passages = [(f"{p.path or ''} ({p.source}, {p.form})", p.text) for p in proposals
+                    if p.source != "in_file_prior"]
+        prompt = pack_prompt(passages, cursor.prefix)
+        found = model.generate(prompt, settings.max_new_tokens, n)
+        return _dedupe([Suggestion(t, s, kind, "") for t, s in found])
+    found = model.predict(cursor, proposals, n=n, max_new_tokens=settings.max_new_tokens)
+    return _dedupe([Suggestion(t, s, kind, model.name) for t, s in found])
+
+
+def _dedupe(items: list[Suggestion]) -> list[Suggestion]:
+    seen, out = set(), []
+    for s in items:
+        if s.text not in seen:
+            seen.add(s.text)
+            out.append(s)
+    return out
