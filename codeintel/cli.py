@@ -620,6 +620,12 @@ def report(path, sections, html_file, sarif_file, as_json):
             click.echo(f"wrote the {label} to {target}", err=True)
 
 
+# ---------------------------------------------------------------------------------------- edits
+from .edits.commands import register as _register_edits  # noqa: E402  (after the groups it joins)
+
+_register_edits(main, train, eval_)
+
+
 # ---------------------------------------------------------------------------------------- entry
 def run(argv: Optional[list[str]] = None) -> int:
     """Entry point: every failure becomes one line on stderr and a documented exit code."""
