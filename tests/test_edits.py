@@ -205,3 +205,18 @@ def test_train_edits_tiny_model_then_eval_uses_it(tmp_path):
     result = json.loads(cli("eval", "edits", "--data", data, "--cut", "2020-01-17", "--model", target,
                             "--max-cases", "4", check=0, timeout=300).stdout)
     assert result["model"] == str(target) and result["suggestion"]["model"]["all"]["cases"] == 4
+
+
+def test_report_section_lists_the_propagation_and_sarif_carries_it(tmp_path):
+    repo = _project(tmp_path)
+    data = json.loads(cli("report", repo, "--section", "edits", "--json", check=0).stdout)["sections"]["edits"]
+    assert data["suggestions_total"] == 2 and data["modified_functions"] == 0
+    assert {s["qualname"] for s in data["suggestions"]} == {"load_all", "run"}
+    sarif_path = tmp_path / "out.sarif"
+    cli("report", repo, "--section", "edits", "--sarif", sarif_path, check=0)
+    results = json.loads(sarif_path.read_text())["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} == {"codeintel/suggested-edit"} and len(results) == 2
+    where = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert where == {"api.py", "jobs.py"}
+    text = cli("report", repo, "--section", "edits", check=0).stdout
+    assert "where your uncommitted edit applies too (2)" in text

@@ -17,7 +17,7 @@ from types import ModuleType
 
 from ...store import Store
 
-_MODULES = ("index", "history", "merges", "models", "findings")
+_MODULES = ("index", "history", "merges", "models", "findings", "edits")
 
 
 @dataclass
