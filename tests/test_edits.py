@@ -90,6 +90,8 @@ def test_propagate_proposes_the_users_edit_elsewhere_and_applies_it(tmp_path):
     run = next(s for s in found if s["qualname"] == "run")
     assert "+    page = fetch(job.url, timeout=10)" in run["diff"] and run["confidence"] > 0.5
     assert run["start_line"] == 1 and "@@ -1,3 +1,3 @@" in run["diff"]
+    load_all = next(s for s in found if s["qualname"] == "load_all")
+    assert load_all["start_line"] == 6 and "@@ -6,2 +6,2 @@" in load_all["diff"]
     # the human view numbers them and shows diffs
     text = cli("edits", "propagate", "--repo", repo, check=0).stdout
     assert "1." in text and "timeout=10" in text
@@ -150,6 +152,18 @@ def test_suggest_transfers_an_edit_from_the_history(tmp_path):
     assert "client.request('GET', tid, retries=3)" in found[0]["after"]
     proc = cli("edits", "suggest", repo / "missing.py", check=2)
     assert "no such file" in proc.stderr
+    # without FILE: the files changed since HEAD (b.py is new and untracked, a.py unchanged)
+    assert cli_json("edits", "suggest", "--repo", repo, check=1) == []
+
+
+def test_train_and_eval_refuse_a_history_without_changes(tmp_path):
+    repo = init_repo(tmp_path / "empty")
+    (repo / "a.py").write_text("def f():\n    return 1\n")
+    commit_all(repo, "one")
+    cli("index", repo, check=0)
+    for args in (("train", "edits", "--repo", repo), ("eval", "edits", "--repo", repo)):
+        proc = cli(*args, check=2)
+        assert proc.stderr.strip() == "codeintel: no modified functions in the data"
 
 
 # ------------------------------------------------------------------------------ evaluation

@@ -81,7 +81,7 @@ class TrainSettings:
     seed: int = 13
     patience: int = 2
     max_steps: int = 0             # stop after this many optimizer steps (0 = the epochs decide)
-    threads: int = 2
+    threads: int = 1               # torch threads: the CPU is shared, and spinning threads hurt
 
 
 def prepare(pairs: list[dict], idioms, max_len: int) -> list[tuple[list[str], list[str]]]:
