@@ -234,3 +234,18 @@ def test_report_section_lists_the_propagation_and_sarif_carries_it(tmp_path):
     assert where == {"api.py", "jobs.py"}
     text = cli("report", repo, "--section", "edits", check=0).stdout
     assert "where your uncommitted edit applies too (2)" in text
+
+
+@pytest.mark.parametrize("language,before,after,target,expected", [
+    ("javascript", "function load(url) {\n  return fetch(url);\n}\n", "function load(url) {\n  return fetch(url, 5);\n}\n",
+     "function run(job) {\n  const p = fetch(job.url);\n  return p;\n}\n", "fetch(job.url, 5)"),
+    ("go", "func Load(url string) error {\n\treturn fetch(url)\n}\n", "func Load(url string) error {\n\treturn fetch(url, 10)\n}\n",
+     "func Run(j Job) error {\n\tp := fetch(j.url)\n\treturn p\n}\n", "p := fetch(j.url, 10)"),
+])
+def test_other_languages_tokenize_and_propagate(language, before, after, target, expected):
+    edit = learn_edit(tokenize(before, language), tokenize(after, language))
+    tokens = tokenize(target, language)
+    texts, _, _ = apply_edit(edit, tokens)
+    out = render(target, tokens, texts, language)
+    assert expected in out and parses(out, language)
+    assert "METHOD_1" in abstract(tokens).tokens
