@@ -961,6 +961,12 @@ def complete(location, n, backend, repo, as_json):
         sys.exit(EXIT_NOTHING_FOUND)
 
 
+# ---------------------------------------------------------------------------------------- edits
+from .edits.commands import register as _register_edits  # noqa: E402  (after the groups it joins)
+
+_register_edits(main, train, eval_)
+
+
 # ---------------------------------------------------------------------------------------- entry
 def run(argv: Optional[list[str]] = None) -> int:
     """Entry point: every failure becomes one line on stderr and a documented exit code."""

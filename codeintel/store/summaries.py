@@ -49,6 +49,11 @@ class SummaryQueries:
             (needle,))
 
     # ------------------------------------------------------------------ history
+    def modified_function_count(self) -> int:
+        """How many function before/after pairs (modified, both texts known) the history holds."""
+        return self.conn.execute("SELECT count(*) FROM function_changes WHERE change = 'modified'"
+                                 " AND before IS NOT NULL AND after IS NOT NULL").fetchone()[0]
+
     def history_totals(self) -> dict:
         row = self.conn.execute(
             "SELECT count(*), coalesce(sum(is_merge), 0), min(committed_at), max(committed_at),"

@@ -17,7 +17,7 @@ from types import ModuleType
 
 from ...store import Store
 
-_MODULES = ("index", "history", "merges", "models", "clones", "findings")
+_MODULES = ("index", "history", "merges", "models", "clones", "edits", "findings")
 
 
 @dataclass
