@@ -354,7 +354,7 @@ def test_html_renders_in_chromium_without_console_errors(project, tmp_path):
     with Page(browser) as page:
         page.open(out.as_uri())
         assert page.problems() == []
-        assert page.evaluate("document.querySelectorAll('section').length") == 6
+        assert page.evaluate("document.querySelectorAll('section').length") == 7
         assert page.evaluate("document.querySelectorAll('svg.chart').length") >= 5
         assert page.evaluate("document.body.scrollWidth <= window.innerWidth")   # nothing overflows sideways
         shot = Path(os.environ.get("CODEINTEL_SCREENSHOT_DIR", tmp_path)) / "report.png"
