@@ -1,7 +1,11 @@
 """Findings of the learned features shown in the editor as hint diagnostics, with their code
-actions: near-duplicate functions (``codeintel.clones.near_duplicates``) now, more as features
-land. They read the whole index, so the server computes them off the message loop when a
-document is opened or saved, not on every keystroke. Wiring only."""
+actions: near-duplicate functions (``codeintel.clones.near_duplicates``: open the other copy),
+suggested edits (``codeintel.edits.suggest_for_file``: apply it) and the places where the
+user's own uncommitted edit fits too (``codeintel.edits.propagate``: apply it there, or
+everywhere at once). They read the whole index or the work tree, so the server computes them
+off the message loop when a document is opened or saved, not on every keystroke. A
+diagnostic carries its edits as plain JSON in ``data``, so its code actions are built from the
+diagnostic alone. Wiring only."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,9 +14,13 @@ from typing import Optional
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 
+from .positions import UTF16, to_client_col
+
 SOURCE = "codeintel"
 NEAR_DUPLICATE = "near-duplicate"
 SHOW_LOCATION = "codeintel.showLocation"
+SUGGESTED_EDIT = "suggested-edit"
+PROPAGATED_EDIT = "propagated-edit"
 
 
 def _line_range(lines: list[str], first: int, last: Optional[int] = None) -> lsp.Range:
@@ -49,6 +57,76 @@ def near_duplicate_diagnostics(root: Path, rel: str, text: str, threshold: Optio
     return out
 
 
+def _range_json(data: bytes, s, encoding) -> dict:
+    """A Suggestion's span (1-based lines, UTF-8 byte columns) in the client's units."""
+    lines = data.split(b"\n")
+
+    def line(n: int) -> bytes:
+        return lines[n - 1] if 0 < n <= len(lines) else b""
+
+    return {"start": {"line": s.start_line - 1, "character": to_client_col(line(s.start_line), s.start_col, encoding)},
+            "end": {"line": s.end_line - 1, "character": to_client_col(line(s.end_line), s.end_col, encoding)}}
+
+
+def _edit_json(root: Path, s, data: bytes, encoding) -> dict:
+    return {"uri": from_fs_path(str(root / s.path)), "range": _range_json(data, s, encoding), "newText": s.after}
+
+
+def _hint(text_lines: list[str], s, message: str, code: str, actions: list[dict]) -> lsp.Diagnostic:
+    return lsp.Diagnostic(range=_line_range(text_lines, s.start_line - 1), message=message,
+                          severity=lsp.DiagnosticSeverity.Hint, source=SOURCE, code=code,
+                          data={"actions": actions})
+
+
+def edit_diagnostics(root: Path, rel: str, text: str, encoding=UTF16) -> list[lsp.Diagnostic]:
+    """Hints where the edits feature has something for this document: a suggested edit of one
+    of its functions, or a place where the user's uncommitted edit (working tree against HEAD)
+    fits too. Each carries the WorkspaceEdit(s) its code actions apply."""
+    from codeintel.edits.propagate import propagate
+    from codeintel.edits.suggest import suggest_for_file
+
+    data = text.encode("utf-8", "surrogateescape")
+    lines = text.splitlines()
+    out = []
+    for s in suggest_for_file(root, rel, text):
+        action = {"title": f"Apply the suggested edit to {s.qualname} ({s.confidence:.2f})",
+                  "edits": [_edit_json(root, s, data, encoding)]}
+        out.append(_hint(lines, s, f"suggested edit ({s.source}, {s.confidence:.2f}): {s.reason}",
+                         SUGGESTED_EDIT, [action]))
+    try:
+        spread = propagate(root)
+    except Exception:  # noqa: BLE001 - no git, no index yet: no propagation hints
+        spread = []
+    if spread:
+        everywhere = []
+        for s in spread:
+            try:
+                other = data if s.path == rel else (root / s.path).read_bytes()
+            except OSError:
+                continue
+            everywhere.append(_edit_json(root, s, other, encoding))
+        for s in spread:
+            if s.path != rel:
+                continue
+            actions = [{"title": f"Apply your edit here ({s.qualname}, {s.confidence:.2f})",
+                        "edits": [_edit_json(root, s, data, encoding)]}]
+            if len(everywhere) > 1:
+                actions.append({"title": f"Apply this edit everywhere ({len(everywhere)} places)", "edits": everywhere})
+            out.append(_hint(lines, s, f"{s.reason} fits here too ({s.confidence:.2f})", PROPAGATED_EDIT, actions))
+    return out
+
+
+def _workspace_edit(edits: list[dict]) -> lsp.WorkspaceEdit:
+    changes: dict[str, list[lsp.TextEdit]] = {}
+    for e in edits:
+        r = e["range"]
+        changes.setdefault(e["uri"], []).append(lsp.TextEdit(
+            range=lsp.Range(lsp.Position(r["start"]["line"], r["start"]["character"]),
+                            lsp.Position(r["end"]["line"], r["end"]["character"])),
+            new_text=e["newText"]))
+    return lsp.WorkspaceEdit(changes=changes)
+
+
 def finding_actions(findings: list[lsp.Diagnostic], first_line: int, last_line: int) -> list[lsp.CodeAction]:
     """Code actions for the findings on lines ``first_line``..``last_line`` (0-based)."""
     actions = []
@@ -62,4 +140,9 @@ def finding_actions(findings: list[lsp.Diagnostic], first_line: int, last_line: 
             actions.append(lsp.CodeAction(
                 title=f"Open the near-duplicate {where}", kind=lsp.CodeActionKind.QuickFix, diagnostics=[d],
                 command=lsp.Command(title=f"Open {where}", command=SHOW_LOCATION, arguments=[d.data["uri"], target])))
+        elif d.code in (SUGGESTED_EDIT, PROPAGATED_EDIT) and isinstance(d.data, dict):
+            for i, action in enumerate(d.data.get("actions", [])):
+                actions.append(lsp.CodeAction(title=action["title"], kind=lsp.CodeActionKind.QuickFix,
+                                              diagnostics=[d], is_preferred=i == 0 and d.code == PROPAGATED_EDIT,
+                                              edit=_workspace_edit(action["edits"])))
     return actions

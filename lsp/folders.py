@@ -27,6 +27,7 @@ class Settings:
     completion: dict = field(default_factory=dict)
     conflict_markers: bool = True
     near_duplicates: bool = True
+    suggested_edits: bool = True
     clones_threshold: Optional[float] = None
 
     def update(self, section: object) -> list[str]:
@@ -55,6 +56,8 @@ class Settings:
                     self.conflict_markers = bool(value)
                 elif key == "diagnostics.nearDuplicates" and value is not None:
                     self.near_duplicates = bool(value)
+                elif key == "diagnostics.suggestedEdits" and value is not None:
+                    self.suggested_edits = bool(value)
                 elif key == "clones.threshold" and value is not None:
                     value = float(value)
                     if not 0.0 < value <= 1.0:

@@ -263,7 +263,7 @@ class CodeintelServer(LanguageServer):
         settings = self.settings_for(folder)
         doc.findings_run += 1          # only the latest run's answer is shown
         run = doc.findings_run
-        if folder is None or rel is None or doc.degraded or not settings.near_duplicates:
+        if folder is None or rel is None or doc.degraded or not (settings.near_duplicates or settings.suggested_edits):
             if doc.findings:
                 doc.findings = []
                 self.publish_diagnostics(doc)
@@ -271,18 +271,27 @@ class CodeintelServer(LanguageServer):
         text, version = doc.data.decode("utf-8", "surrogateescape"), doc.version
         loop = asyncio.get_running_loop()
 
+        encoding = self.encoding
+
         def compute():
-            from .findings import near_duplicate_diagnostics
-            return near_duplicate_diagnostics(folder.root, rel, text, settings.clones_threshold)
+            from .findings import edit_diagnostics, near_duplicate_diagnostics
+
+            found = []
+            for wanted, what, make in (
+                    (settings.near_duplicates, "near-duplicate",
+                     lambda: near_duplicate_diagnostics(folder.root, rel, text, settings.clones_threshold)),
+                    (settings.suggested_edits, "suggested-edit", lambda: edit_diagnostics(folder.root, rel, text, encoding))):
+                if not wanted:
+                    continue
+                try:
+                    found += make()
+                except Exception as exc:  # noqa: BLE001 - one feature failing costs only its hints
+                    log.warning("%s: no %s hints (%s: %s)", rel, what, type(exc).__name__, exc)
+            return found
 
         def done(fut) -> None:
-            if fut.cancelled():
-                return
-            exc = fut.exception()
-            if exc is not None:
-                log.warning("%s: no near-duplicate hints (%s)", rel, exc)
-                return
-            loop.call_soon_threadsafe(self._set_findings, doc.uri, version, run, fut.result())
+            if not fut.cancelled() and fut.exception() is None:
+                loop.call_soon_threadsafe(self._set_findings, doc.uri, version, run, fut.result())
 
         self.read_pool.submit(compute).add_done_callback(done)
 

@@ -12,7 +12,7 @@ from codeintel.edits.abstraction import abstract, code_tokens, concretize, learn
 from codeintel.edits.data import time_split
 from codeintel.edits.patterns import apply_edit, learn_edit
 from codeintel.edits.suggestion import apply_suggestions, functions_of
-from tests.conftest import cli, cli_json, commit_all, git, init_repo
+from conftest import cli, cli_json, commit_all, git, init_repo
 
 BEFORE = "def load(url):\n    data = fetch(url)\n    return data\n"
 AFTER = "def load(url):\n    data = fetch(url, timeout=10)\n    return data\n"

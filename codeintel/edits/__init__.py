@@ -9,9 +9,11 @@
 - ``evaluate``: time-split evaluation against baselines; ``data``: corpus and store pairs;
 - ``suggestion``: what is proposed, and writing it safely; ``commands``: the CLI.
 
-Entry points for front ends: ``suggest_for_file``, ``propagate``, ``apply_suggestions``.
+Entry points for front ends: ``suggest_for_file``, ``apply_suggestions`` and
+``user_edits`` here; ``propagate`` from ``codeintel.edits.propagate`` (a package attribute of
+that name is the submodule once it has been imported, so it is not re-exported here).
 """
-_EXPORTS = {"propagate": "propagate", "user_edits": "propagate", "suggest_for_file": "suggest",
+_EXPORTS = {"user_edits": "propagate", "suggest_for_file": "suggest",
             "Suggestion": "suggestion", "apply_suggestions": "suggestion"}
 __all__ = list(_EXPORTS)
 

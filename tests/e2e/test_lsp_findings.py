@@ -122,3 +122,49 @@ async def test_near_duplicate_hints_can_be_turned_off(tmp_path):
         await until(lambda: client.diagnostics.get(other))
         await asyncio.sleep(1.0)
         assert not [d for d in client.diagnostics.get(doc, []) if d.code == "near-duplicate"]
+
+
+# ------------------------------------------------------------------------------ learned edits
+FETCH = '''def get(url):
+    data = fetch(url)
+    return data
+
+
+def load_all(urls):
+    return [fetch(u) for u in urls]
+'''
+JOBS = "def run(job):\n    page = fetch(job.url)\n    return page\n"
+
+
+async def test_the_users_edit_is_offered_where_it_fits_too_and_everywhere(tmp_path):
+    repo = init_repo(tmp_path / "repo")
+    (repo / "api.py").write_text(FETCH)
+    (repo / "jobs.py").write_text(JOBS)
+    commit_all(repo, "first")
+    cli("index", repo, "--quiet", check=0)
+    # the user's uncommitted edit: a timeout on one call of fetch
+    (repo / "api.py").write_text(FETCH.replace("data = fetch(url)", "data = fetch(url, timeout=10)"))
+    async with lsp_session(repo) as client:
+        _decode_code_actions_as_such(client)
+        doc = open_doc(client, repo / "jobs.py")
+        hints = await until(lambda: [d for d in client.diagnostics.get(doc, []) if d.code == "propagated-edit"])
+        assert len(hints) == 1
+        hint = hints[0]
+        assert hint.severity == lsp.DiagnosticSeverity.Hint and hint.range.start.line == 0
+        assert "api.py:get" in hint.message and "fits here too" in hint.message
+        actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(doc), range=hint.range,
+            context=lsp.CodeActionContext(diagnostics=[hint])))
+        by_title = {a.title.split(" (")[0]: a for a in actions}
+        here = by_title["Apply your edit here"]
+        assert here.is_preferred and list(here.edit.changes) == [doc]
+        (edit,) = here.edit.changes[doc]
+        assert "page = fetch(job.url, timeout=10)" in edit.new_text
+        assert edit.range.start == lsp.Position(0, 0) and edit.range.end.line == 2
+        everywhere = by_title["Apply this edit everywhere"]
+        assert "2 places" in everywhere.title
+        api = uri(repo / "api.py")
+        assert set(everywhere.edit.changes) == {doc, api}
+        (api_edit,) = everywhere.edit.changes[api]
+        assert api_edit.new_text == "def load_all(urls):\n    return [fetch(u, timeout=10) for u in urls]"
+        assert api_edit.range.start.line == 5

@@ -37,6 +37,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     { key: 'index.maxFileSize', scope: 'server', default: '', unset: '' },
     { key: 'diagnostics.conflictMarkers', scope: 'server', default: true },
     { key: 'diagnostics.nearDuplicates', scope: 'server', default: true },
+    { key: 'diagnostics.suggestedEdits', scope: 'server', default: true },
     { key: 'clones.threshold', scope: 'server', default: null, unset: null },
 ];
 

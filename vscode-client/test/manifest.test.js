@@ -29,6 +29,7 @@ const SERVER_SETTING_KEYS = [
     'index.maxFileSize',
     'diagnostics.conflictMarkers',
     'diagnostics.nearDuplicates',
+    'diagnostics.suggestedEdits',
     'clones.threshold',
 ];
 
