@@ -84,6 +84,8 @@ class CodeintelServer(LanguageServer):
         self.cancellation = Cancellation()
         self.model_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="codeintel-model")
         self.read_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="codeintel-read")
+        # the learned features' hints read the whole index: one at a time, never in the way of reads
+        self.findings_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codeintel-findings")
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._resolutions: dict[tuple[str, Optional[int]], object] = {}
         self._folder_lock = threading.Lock()
@@ -94,6 +96,7 @@ class CodeintelServer(LanguageServer):
             folder.close()
         self.model_pool.shutdown(wait=False, cancel_futures=True)
         self.read_pool.shutdown(wait=False, cancel_futures=True)
+        self.findings_pool.shutdown(wait=False, cancel_futures=True)
 
     def shutdown(self):
         """The connection is gone (exit, or the client vanished): stop everything."""
@@ -274,6 +277,8 @@ class CodeintelServer(LanguageServer):
         encoding = self.encoding
 
         def compute():
+            if doc.findings_run != run:
+                return None      # asked again while this one waited: the later run answers
             from .findings import edit_diagnostics, near_duplicate_diagnostics
 
             found = []
@@ -290,10 +295,10 @@ class CodeintelServer(LanguageServer):
             return found
 
         def done(fut) -> None:
-            if not fut.cancelled() and fut.exception() is None:
+            if not fut.cancelled() and fut.exception() is None and fut.result() is not None:
                 loop.call_soon_threadsafe(self._set_findings, doc.uri, version, run, fut.result())
 
-        self.read_pool.submit(compute).add_done_callback(done)
+        self.findings_pool.submit(compute).add_done_callback(done)
 
     def _set_findings(self, uri: str, version: Optional[int], run: int, findings: list) -> None:
         doc = self.documents.get(uri)

@@ -121,15 +121,44 @@ class NearDuplicate:
     similarity: float
 
 
+MAX_INDEXED_FUNCTIONS = 20_000   # near_duplicates stays quiet on larger indexes (fingerprinting them all is slow)
+_indexed_cache: dict = {}
+
+
+def _indexed_functions(db: Path, min_tokens: int, max_functions: int):
+    """The fingerprinted functions of an index and their fingerprint index, cached until the
+    index's functions change; None when there are more than ``max_functions``."""
+    from ..store import Store
+
+    with Store.open(db, create=False) as store:
+        version = store.functions_version()
+        if version[0] > max_functions:
+            return None
+        key = (str(db), min_tokens)
+        cached = _indexed_cache.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        others_info, others = [], []
+        for path, lang, content, fspans in store.function_spans():
+            for info, doc in _function_docs(path, lang, content, fspans, min_tokens, DEFAULT_K, DEFAULT_WINDOW):
+                others_info.append(info)
+                others.append(doc)
+    built = (others_info, others, fingerprint_index(others))
+    _indexed_cache[key] = (version, built)
+    return built
+
+
 def near_duplicates(root: Path, rel_path: str, text: str, threshold: float = DEFAULT_THRESHOLD,
-                    min_tokens: int = DEFAULT_MIN_TOKENS) -> list:
+                    min_tokens: int = DEFAULT_MIN_TOKENS, max_functions: int = MAX_INDEXED_FUNCTIONS) -> list:
     """Near-duplicates of the functions of an editor buffer (possibly unsaved) among the
     indexed functions of the repository at ``root``; the buffer's own file in the store is
-    skipped (its functions are the buffer's). For the language server's hint diagnostics."""
+    skipped (its functions are the buffer's). For the language server's hint diagnostics: the
+    repository's fingerprints are computed once per version of the index, and an index of more
+    than ``max_functions`` functions gives no hints."""
     from indexer.extract import extract
     from indexer.languages import get_spec
 
-    from ..store import Store, store_path
+    from ..store import store_path
 
     data = text.encode("utf-8", "surrogateescape")
     language = language_of(rel_path, data)
@@ -144,18 +173,14 @@ def near_duplicates(root: Path, rel_path: str, text: str, threshold: float = DEF
     db = store_path(root)
     if not db.is_file():
         return []
-    others_info, others = [], []
-    with Store.open(db, create=False) as store:
-        for path, lang, content, fspans in store.function_spans():
-            if path == rel_path:
-                continue
-            for info, doc in _function_docs(path, lang, content, fspans, min_tokens, DEFAULT_K, DEFAULT_WINDOW):
-                others_info.append(info)
-                others.append(doc)
-    index = fingerprint_index(others)
+    indexed = _indexed_functions(db, min_tokens, max_functions)
+    if indexed is None:
+        return []
+    others_info, others, index = indexed
     out = []
     for info, doc in mine:
-        candidates = {d for h in doc.prints.hashes.tolist() for d, _ in index.get(h, ())}
+        candidates = {d for h in doc.prints.hashes.tolist() for d, _ in index.get(h, ())
+                      if others_info[d].path != rel_path}   # the buffer's own file: its functions are the buffer's
         best = None
         for c in candidates:
             r = compare([doc], [others[c]])

@@ -62,6 +62,14 @@ class CloneQueries:
                 "SELECT s.name, d.path, d.language, d.content FROM clone_documents d"
                 " JOIN clone_submissions s ON s.id = d.submission_id WHERE s.name=? ORDER BY d.id", (name,))
 
+    def functions_version(self, kinds: tuple[str, ...] = ("function", "method")) -> tuple:
+        """(number of functions, number of files, latest file write): changes whenever the
+        indexed functions may have, so a cache built from ``function_spans`` knows it is stale."""
+        marks = ",".join("?" * len(kinds))
+        (functions,) = self.conn.execute(f"SELECT count(*) FROM symbols WHERE kind IN ({marks})", kinds).fetchone()
+        files, latest = self.conn.execute("SELECT count(*), max(indexed_at) FROM files").fetchone()
+        return functions, files, latest
+
     def function_spans(self, kinds: tuple[str, ...] = ("function", "method")) -> Iterator[tuple]:
         """(path, language, content, [(qualname, kind, start_byte, end_byte, start_line)]) per
         indexed file that has functions, in path order."""
