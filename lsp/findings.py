@@ -23,16 +23,14 @@ SUGGESTED_EDIT = "suggested-edit"
 PROPAGATED_EDIT = "propagated-edit"
 
 
-def _line_range(lines: list[str], first: int, last: Optional[int] = None) -> lsp.Range:
-    """Lines ``first``..``last`` (0-based, inclusive) of a buffer; the end column in UTF-16 units
-    is only needed for the last line's length, which every encoding bounds from above."""
-    last = first if last is None else last
-    end_text = lines[last] if 0 <= last < len(lines) else ""
-    return lsp.Range(lsp.Position(first, 0), lsp.Position(last, len(end_text.encode("utf-16-le")) // 2))
+def _line_range(lines: list[str], first: int, encoding=UTF16) -> lsp.Range:
+    """Line ``first`` (0-based) of a buffer, whole, in the client's column units."""
+    end_text = (lines[first] if 0 <= first < len(lines) else "").encode("utf-8", "surrogateescape")
+    return lsp.Range(lsp.Position(first, 0), lsp.Position(first, to_client_col(end_text, len(end_text), encoding)))
 
 
-def near_duplicate_diagnostics(root: Path, rel: str, text: str, threshold: Optional[float] = None
-                               ) -> list[lsp.Diagnostic]:
+def near_duplicate_diagnostics(root: Path, rel: str, text: str, threshold: Optional[float] = None,
+                               encoding=UTF16) -> list[lsp.Diagnostic]:
     """A hint on the first line of each function of the buffer that has a near-duplicate in the
     index, with the other copy as related information."""
     from codeintel.clones.repo import near_duplicates
@@ -45,7 +43,7 @@ def near_duplicate_diagnostics(root: Path, rel: str, text: str, threshold: Optio
         other_uri = from_fs_path(str(root / dup.other_path))
         other_range = lsp.Range(lsp.Position(dup.other_start_line - 1, 0), lsp.Position(dup.other_end_line, 0))
         out.append(lsp.Diagnostic(
-            range=_line_range(lines, dup.start_line - 1),
+            range=_line_range(lines, dup.start_line - 1, encoding),
             message=f"near-duplicate of {dup.other_name} in {dup.other_path}:{dup.other_start_line} "
                     f"({dup.similarity:.2f})",
             severity=lsp.DiagnosticSeverity.Hint, source=SOURCE, code=NEAR_DUPLICATE,
@@ -72,8 +70,8 @@ def _edit_json(root: Path, s, data: bytes, encoding) -> dict:
     return {"uri": from_fs_path(str(root / s.path)), "range": _range_json(data, s, encoding), "newText": s.after}
 
 
-def _hint(text_lines: list[str], s, message: str, code: str, actions: list[dict]) -> lsp.Diagnostic:
-    return lsp.Diagnostic(range=_line_range(text_lines, s.start_line - 1), message=message,
+def _hint(text_lines: list[str], s, message: str, code: str, actions: list[dict], encoding) -> lsp.Diagnostic:
+    return lsp.Diagnostic(range=_line_range(text_lines, s.start_line - 1, encoding), message=message,
                           severity=lsp.DiagnosticSeverity.Hint, source=SOURCE, code=code,
                           data={"actions": actions})
 
@@ -92,7 +90,7 @@ def edit_diagnostics(root: Path, rel: str, text: str, encoding=UTF16) -> list[ls
         action = {"title": f"Apply the suggested edit to {s.qualname} ({s.confidence:.2f})",
                   "edits": [_edit_json(root, s, data, encoding)]}
         out.append(_hint(lines, s, f"suggested edit ({s.source}, {s.confidence:.2f}): {s.reason}",
-                         SUGGESTED_EDIT, [action]))
+                         SUGGESTED_EDIT, [action], encoding))
     try:
         spread = propagate(root)
     except Exception:  # noqa: BLE001 - no git, no index yet: no propagation hints
@@ -112,7 +110,7 @@ def edit_diagnostics(root: Path, rel: str, text: str, encoding=UTF16) -> list[ls
                         "edits": [_edit_json(root, s, data, encoding)]}]
             if len(everywhere) > 1:
                 actions.append({"title": f"Apply this edit everywhere ({len(everywhere)} places)", "edits": everywhere})
-            out.append(_hint(lines, s, f"{s.reason} fits here too ({s.confidence:.2f})", PROPAGATED_EDIT, actions))
+            out.append(_hint(lines, s, f"{s.reason} fits here too ({s.confidence:.2f})", PROPAGATED_EDIT, actions, encoding))
     return out
 
 

@@ -284,7 +284,7 @@ class CodeintelServer(LanguageServer):
             found = []
             for wanted, what, make in (
                     (settings.near_duplicates, "near-duplicate",
-                     lambda: near_duplicate_diagnostics(folder.root, rel, text, settings.clones_threshold)),
+                     lambda: near_duplicate_diagnostics(folder.root, rel, text, settings.clones_threshold, encoding)),
                     (settings.suggested_edits, "suggested-edit", lambda: edit_diagnostics(folder.root, rel, text, encoding))):
                 if not wanted:
                     continue
