@@ -280,6 +280,26 @@ def _match_position(match) -> tuple[int, int]:
     return min(starts), max(starts)
 
 
+def _attach_out_of_line(symbols: list[Symbol]) -> None:
+    """Give a function defined outside its owner (C++ ``void Foo::bar() {}``, a Go method, a
+    Rust ``impl`` block) the owner defined in the same file as its parent, and its kind from
+    that owner: a method of a class or struct, a function of a namespace (``void ns::f()``)."""
+    owners: dict[str, int] = {}
+    for i, sym in enumerate(symbols):
+        if sym.kind in CLASS_LIKE:
+            owners.setdefault(sym.qualname, i)
+    if not owners:
+        return
+    for sym in symbols:
+        if sym.kind not in FUNCTION_LIKE or "." not in sym.qualname:
+            continue
+        owner = owners.get(sym.qualname.rsplit(".", 1)[0])
+        if owner is None or owner == sym.parent:
+            continue
+        sym.parent = owner
+        sym.kind = "function" if symbols[owner].kind == "namespace" else "method"
+
+
 def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
             symbols_only: bool = False) -> FileFacts:
     """The facts of one file; ``symbols_only`` skips imports, references and chunks (history
@@ -337,6 +357,7 @@ def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
         facts.symbols.append(sym)
         stack.append((node.end_byte, qual, len(facts.symbols) - 1, kind))
 
+    _attach_out_of_line(facts.symbols)
     if symbols_only:
         return facts
 

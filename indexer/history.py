@@ -5,8 +5,7 @@ the function-level before/after pairs of its supported-language files (non-merge
 for two-parent merges the merge scenarios (base/ours/theirs/result of every file changed on both
 sides, with the number of conflict regions git's line-level diff3 leaves). It reads git through
 GitPython only: one streamed ``git log --raw --numstat`` for all changed-file lists, persistent
-``cat-file --batch`` processes read pipelined (a batch's objects in one round trip; GitPython's
-``repo.odb.stream`` as fallback), and ``git merge-file`` on temporary files (never in the work
+``cat-file --batch`` processes read pipelined (``gitobjects``), and ``git merge-file`` on temporary files (never in the work
 tree). Shallow boundaries, octopus merges,
 missing merge bases, odd encodings, submodules, symlinks and binaries are recorded with a note
 or skipped, never raised. Commits are written in batches so an interrupted run keeps its work.
@@ -30,9 +29,9 @@ from codeintel.store import Store
 
 from .extract import FUNCTION_LIKE, extract
 from .gitmerge import MergeFileError, git_merge_file
+from .gitobjects import MAX_BLOB_BYTES, ObjectReader, git_exe
 from .languages import language_for_path
 
-MAX_FILE_BYTES = 1 << 20          # blobs above this are not parsed / not stored as text
 BATCH_COMMITS = 200               # commits per store transaction
 PARSE_CACHE = 1024                # parsed blobs kept (a child's old blob is its parent's new one)
 PREFETCH_BYTES = 64 << 20         # blob bytes read ahead per batch of commits
@@ -216,143 +215,12 @@ def _parse_diff_tree(out: bytes) -> dict[str, _FileChange]:
     return changes
 
 
-def _git_exe() -> str:
-    return git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git"
-
-
 def _is_regular(mode: str) -> bool:
     return mode.startswith("100")
 
 
 def _change_letter(status: str) -> str:
     return {"A": "A", "D": "D", "R": "R", "C": "A"}.get(status, "M")
-
-
-class _ObjectReader:
-    """Pipelined object reads through persistent ``git cat-file --batch-check`` / ``--batch``
-    processes: a whole list of ids is written before the answers are read, so a batch of
-    commits costs one round trip instead of one per object. Any failure falls back to
-    GitPython's ``repo.odb.stream`` one object at a time."""
-
-    CHUNK = 512   # ids per write: 41 bytes each stays below the 64 KiB pipe buffer
-
-    def __init__(self, repo: git.Repo):
-        self.repo = repo
-        self.procs: dict[str, object] = {}
-        self.broken = False
-
-    def _proc(self, mode: str):
-        proc = self.procs.get(mode)
-        if proc is None:
-            proc = self.procs[mode] = self.repo.git.execute([_git_exe(), "cat-file", f"--{mode}"],
-                                                            as_process=True, istream=subprocess.PIPE)
-        return proc
-
-    def _ask(self, mode: str, ids: list[str]):
-        proc = self._proc(mode)
-        proc.stdin.write("".join(i + "\n" for i in ids).encode("ascii"))
-        proc.stdin.flush()
-        return proc.stdout
-
-    @staticmethod
-    def _header(line: bytes) -> Optional[tuple[bytes, int]]:
-        parts = line.split()
-        if len(parts) != 3 or not parts[2].isdigit():
-            return None   # "<id> missing" / "ambiguous"
-        return parts[1], int(parts[2])
-
-    def headers(self, ids: list[str]) -> dict[str, Optional[tuple[bytes, int]]]:
-        """id -> (type, size), or None when missing."""
-        out: dict[str, Optional[tuple[bytes, int]]] = {}
-        if self.broken:
-            return out
-        try:
-            for i in range(0, len(ids), self.CHUNK):
-                chunk = ids[i:i + self.CHUNK]
-                stdout = self._ask("batch-check", chunk)
-                for oid in chunk:
-                    line = stdout.readline()
-                    if not line:
-                        raise OSError("git cat-file ended")
-                    out[oid] = self._header(line)
-        except Exception:
-            self._break()
-        return out
-
-    def read(self, ids: list[str], max_blob: int = MAX_FILE_BYTES) -> dict[str, Optional[bytes]]:
-        """id -> content, or None when missing or a blob over ``max_blob`` (not kept)."""
-        out: dict[str, Optional[bytes]] = {}
-        if self.broken:
-            return {oid: self._fallback(oid, max_blob) for oid in ids}
-        try:
-            for i in range(0, len(ids), self.CHUNK):
-                chunk = ids[i:i + self.CHUNK]
-                stdout = self._ask("batch", chunk)
-                for oid in chunk:
-                    line = stdout.readline()
-                    if not line:
-                        raise OSError("git cat-file ended")
-                    head = self._header(line)
-                    if head is None:
-                        out[oid] = None
-                        continue
-                    kind, size = head
-                    if kind == b"blob" and size > max_blob:
-                        left = size + 1
-                        while left > 0:
-                            got = stdout.read(min(left, 1 << 20))
-                            if not got:
-                                raise OSError("git cat-file ended")
-                            left -= len(got)
-                        out[oid] = None
-                        continue
-                    data = stdout.read(size)
-                    stdout.read(1)
-                    if len(data) != size:
-                        raise OSError("git cat-file ended")
-                    out[oid] = data
-        except Exception:
-            self._break()
-            for oid in ids:
-                if oid not in out:
-                    out[oid] = self._fallback(oid, max_blob)
-        return out
-
-    def _fallback(self, oid: str, max_blob: int) -> Optional[bytes]:
-        try:
-            ostream = self.repo.odb.stream(bytes.fromhex(oid))
-        except Exception:
-            return None
-        if ostream.type == b"blob" and ostream.size > max_blob:
-            while ostream.read(1 << 20):   # drain the batch pipe, keep nothing
-                pass
-            return None
-        return ostream.read()
-
-    def _break(self) -> None:
-        self.broken = True
-        self.close()
-
-    def close(self) -> None:
-        for proc in self.procs.values():
-            try:
-                proc.stdin.close()
-            except Exception:
-                pass
-            try:
-                proc.proc.wait(timeout=5)
-            except Exception:
-                try:
-                    proc.proc.kill()
-                    proc.proc.wait()
-                except Exception:
-                    pass
-            for pipe in (proc.proc.stdout, proc.proc.stderr):
-                try:
-                    pipe.close()
-                except Exception:
-                    pass
-        self.procs.clear()
 
 
 # ---------------------------------------------------------------------------- the miner
@@ -372,7 +240,7 @@ class _Miner:
         self.tmpdir: Optional[tempfile.TemporaryDirectory] = None
         self.shallow: set[str] = set()
         self.boundary: set[str] = set()   # commits stored with BOUNDARY_NOTE
-        self.reader = _ObjectReader(repo)
+        self.reader = ObjectReader(repo)
         # a GIT_DIR inherited from a calling git (hooks, drivers) must not redirect our plumbing
         repo.git.update_environment(GIT_DIR=os.path.abspath(repo.git_dir))
         self.prefetched: dict[str, Optional[bytes]] = {}
@@ -382,7 +250,7 @@ class _Miner:
         self.skips[why] = self.skips.get(why, 0) + n
 
     def _git(self, *args: str, **kwargs) -> bytes:
-        return self.repo.git.execute([_git_exe(), *_GIT_CONFIG, *args], stdout_as_string=False,
+        return self.repo.git.execute([git_exe(), *_GIT_CONFIG, *args], stdout_as_string=False,
                                      strip_newline_in_stdout=False, **kwargs)
 
     def _read_object(self, hexsha: str) -> Optional[bytes]:
@@ -517,7 +385,7 @@ class _Miner:
         take, budget = [], PREFETCH_BYTES
         for blob in wanted:
             head = heads.get(blob)
-            if head is not None and head[1] > MAX_FILE_BYTES:
+            if head is not None and head[1] > MAX_BLOB_BYTES:
                 self.prefetched[blob] = None      # too big: never read
             elif head is not None and head[1] <= budget:
                 take.append(blob)
@@ -714,7 +582,7 @@ class _DiffStream:
         self.stdin = tempfile.TemporaryFile()
         self.stdin.write("".join(s + "\n" for s in shas).encode("ascii"))
         self.stdin.seek(0)
-        cmd = [_git_exe(), *_GIT_CONFIG, "log", "--no-walk=unsorted", "--stdin", "-z", "--raw", "-M",
+        cmd = [git_exe(), *_GIT_CONFIG, "log", "--no-walk=unsorted", "--stdin", "-z", "--raw", "-M",
                "--no-abbrev", "--numstat", "--root", "--diff-merges=first-parent", "--no-color",
                "--format=%x01%H"]
         try:

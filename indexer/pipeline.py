@@ -10,6 +10,7 @@ from where it stopped.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -24,6 +25,7 @@ from codeintel.store import FileRecord, Store, prepare_record, store_path
 
 from .extract import extract
 from .files import DEFAULT_MAX_FILE_SIZE, check_content, check_file, list_files
+from .languages import language_for_path
 
 BATCH_FILES = 64          # files per write transaction
 WORKER_BATCH_FILES = 24   # files per task (and per write transaction) of a worker process
@@ -110,23 +112,45 @@ def _index_and_write(task: tuple[str, list[tuple[str, str, int, Optional[str]]]]
     global _worker_store
     store_file, jobs = task
     if _worker_store is None or str(_worker_store.path) != store_file:
+        # Each worker checkpoints the WAL as it goes (SQLite's automatic checkpoints): that
+        # work then runs on both cores during the run, and the indexes built at the end read
+        # from a short WAL (from a WAL of the whole run they took 2-3 times as long).
         _worker_store = Store.open(store_file, create=False)
-        _worker_store.conn.execute("PRAGMA wal_autocheckpoint=0")  # the main process checkpoints once
     records = [_index_one(job) for job in jobs]
     changed = [rec for rec in records if rec.status != "unchanged"]
     if changed:
         _worker_store.write_files(changed)
-    return [FileRecord(rec.path, rec.status, size=rec.size, mtime_ns=rec.mtime_ns) for rec in records]
+    done = [FileRecord(rec.path, rec.status, size=rec.size, mtime_ns=rec.mtime_ns) for rec in records]
+    del records, changed
+    gc.collect()  # the cyclic collector runs once per task, not during it (see _init_worker)
+    return done
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them and reports once."""
+def _init_worker() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them and reports once. The cyclic
+    garbage collector waits for the end of each task: a file's extraction makes hundreds of
+    thousands of short-lived objects (tree-sitter nodes, rows), freed by reference counting,
+    and collections triggered among them would only scan them. What the worker inherited is
+    frozen out of those collections."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.disable()
+    gc.freeze()
+
+
+def _compile_queries(jobs) -> None:
+    """Compile the queries of the languages about to be parsed before the workers fork, so
+    each worker inherits them instead of compiling its own (0.1-0.4 s per language)."""
+    seen = set()
+    for _abs, rel, _size, _blob in jobs:
+        spec = language_for_path(rel)
+        if spec is not None and spec.name not in seen:
+            seen.add(spec.name)
+            spec.combined_query, spec.combined_roles  # noqa: B018 - cached on the spec
 
 
 def _pool(workers: int):
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return multiprocessing.get_context(method).Pool(workers, initializer=_ignore_sigint)
+    return multiprocessing.get_context(method).Pool(workers, initializer=_init_worker)
 
 
 def index_repository(root: os.PathLike | str, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
@@ -149,7 +173,7 @@ def index_repository(root: os.PathLike | str, *, max_file_size: int = DEFAULT_MA
         states = store.file_states()
         config_changed = store.get_meta("max_file_size") not in (None, str(max_file_size))
 
-        jobs, touched, present = [], [], set()
+        jobs, touched, present, sizes = [], [], set(), {}
         for rel in paths:
             abs_path = os.path.join(root, rel)
             try:
@@ -165,6 +189,8 @@ def index_repository(root: os.PathLike | str, *, max_file_size: int = DEFAULT_MA
                 result.unchanged += 1
                 continue
             jobs.append((abs_path, rel, max_file_size, old[3] if old else None))
+            if st is not None:
+                sizes[rel] = st.st_size
         result.listed = len(present)
         gone = [p for p in states if p not in present]
         store.delete_paths(gone)
@@ -210,9 +236,14 @@ def index_repository(root: os.PathLike | str, *, max_file_size: int = DEFAULT_MA
             if total < INLINE_BELOW or n_workers <= 1:
                 consume(map(_index_one, jobs))
             else:
+                if sys.platform.startswith("linux"):
+                    _compile_queries(jobs)
                 with store.disconnected():
                     pool = _pool(n_workers)
                 batch = max(1, min(WORKER_BATCH_FILES, total // (4 * n_workers)))
+                # largest files first, so the last tasks are short and no worker idles long
+                # at the end waiting for the other to finish a big one
+                jobs.sort(key=lambda job: sizes.get(job[1], 0), reverse=True)
                 tasks = [(str(store.path), jobs[i:i + batch]) for i in range(0, total, batch)]
                 try:
                     consume(chain.from_iterable(pool.imap_unordered(_index_and_write, tasks)), written=True)
