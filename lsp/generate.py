@@ -49,7 +49,7 @@ def generate_actions(ls: CodeintelServer, doc, line: int) -> list[lsp.CodeAction
     action = lsp.CodeAction(title=_title(request), kind=KIND,
                             data={"tag": _TAG, "uri": doc.uri, "line": line, "version": doc.version})
     if not _client_resolves_edit(ls):
-        action.command = lsp.Command(_title(request), GENERATE_COMMAND, [doc.uri, line])
+        action.command = lsp.Command(title=_title(request), command=GENERATE_COMMAND, arguments=[doc.uri, line])
     return [action]
 
 
