@@ -103,15 +103,21 @@ class SketchPredictor:
     def write(self, requirement: str, exemplar: Optional[Encoded], keep: Optional[Sequence[bool]],
               n_beams: int = 4, max_new_tokens: Optional[int] = None) -> list[tuple[str, float]]:
         """Bodies (text at column 0, score) from the requirement and the sketch, best first."""
-        ids = self.codec.editor_input(self.codec.requirement(requirement), exemplar, keep)
-        batch = editor_collate([(ids, [self.codec.eos])], self.codec.pad)
+        return self.write_batch([(requirement, exemplar, keep)], n_beams, max_new_tokens)[0]
+
+    def write_batch(self, inputs: Sequence[tuple[str, Optional[Encoded], Optional[Sequence[bool]]]],
+                    n_beams: int = 4, max_new_tokens: Optional[int] = None) -> list[list[tuple[str, float]]]:
+        """``write`` for several (requirement, exemplar, keep) inputs in one beam search."""
+        rows = [(self.codec.editor_input(self.codec.requirement(r), e, k), [self.codec.eos]) for r, e, k in inputs]
+        batch = editor_collate(rows, self.codec.pad)
         limit = min(max_new_tokens or self.settings.target_len, self.settings.target_len)
         n = max(1, n_beams)
         with self.lock, torch.inference_mode():
             seqs, scores = self.model.editor.generate(batch["input_ids"], batch["attention_mask"],
                                                       max_new_tokens=limit, num_beams=n, num_return_sequences=n,
                                                       eos_token_id=self.codec.eos)
-        return [(self.codec.decode(seq), float(sc)) for seq, sc in zip(seqs.tolist(), scores.tolist())]
+        decoded = [(self.codec.decode(seq), float(sc)) for seq, sc in zip(seqs.tolist(), scores.tolist())]
+        return [decoded[i * n:(i + 1) * n] for i in range(len(inputs))]
 
 
 _loaded: dict = {}

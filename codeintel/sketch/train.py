@@ -182,6 +182,11 @@ def train_sketch(store, out_dir: Path, settings: TrainSettings, *, corpora: Opti
     log("training the sketcher")
     sketcher_result = stage("sketcher", model.sketcher, _tagger_rows(codec, train_rows), _tagger_rows(codec, val_rows),
                             tagger_collate, tagger_loss, settings.sketcher_epochs)
+    if sketcher_result.resumed_from_step is None:       # new sketches: an old editor checkpoint is stale
+        import shutil
+        shutil.rmtree(checkpoints / "editor", ignore_errors=True)
+    sketch_settings.threshold = _best_threshold(model.sketcher, codec, val_rows)
+    config["sketch"]["threshold"] = sketch_settings.threshold
     sketcher_metrics = _tagging_metrics(model.sketcher, codec, val_rows)
     log(f"sketcher: validation loss {sketcher_result.best_val_loss:.4f}, {sketcher_metrics}; sketching")
 
@@ -219,8 +224,8 @@ def train_sketch(store, out_dir: Path, settings: TrainSettings, *, corpora: Opti
     return {"model": str(out_dir), "seconds": seconds, "counts": meta["counts"], "metrics": meta["metrics"]}
 
 
-def _tagging_metrics(tagger, codec, rows) -> dict:
-    """Token accuracy and keep F1 of the sketcher against the LCS labels on ``rows``."""
+def _probabilities(tagger, codec, rows):
+    """(P(keep), LCS label) of every exemplar token of ``rows``."""
     from .model import keep_probabilities
 
     inputs, gold = [], []
@@ -228,14 +233,31 @@ def _tagging_metrics(tagger, codec, rows) -> dict:
         ids, start = codec.tagger_input(req, exemplar)
         inputs.append((ids, start, len(exemplar.ids)))
         gold.append(keep)
-    tp = fp = fn = right = total = 0
-    for probs, labels in zip(keep_probabilities(tagger, inputs, codec.pad), gold):
-        for p, y in zip(probs, labels):
-            k = p >= codec.s.threshold
-            right += k == y
-            total += 1
-            tp += k and y
-            fp += k and not y
-            fn += (not k) and y
+    return [(p, y) for probs, labels in zip(keep_probabilities(tagger, inputs, codec.pad), gold)
+            for p, y in zip(probs, labels)]
+
+
+def _scores(pairs, threshold: float) -> tuple[float, float]:
+    tp = fp = fn = right = 0
+    for p, y in pairs:
+        k = p >= threshold
+        right += k == y
+        tp += k and y
+        fp += k and not y
+        fn += (not k) and y
     f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    return {"sketcher_token_accuracy": round(right / max(total, 1), 4), "sketcher_keep_f1": round(f1, 4)}
+    return right / max(len(pairs), 1), f1
+
+
+def _best_threshold(tagger, codec, rows) -> float:
+    """The keep threshold with the best keep F1 on the validation rows (kept tokens are the
+    minority, so 0.5 drops too much)."""
+    pairs = _probabilities(tagger, codec, rows)
+    return max((round(0.05 * i, 2) for i in range(1, 20)), key=lambda t: _scores(pairs, t)[1])
+
+
+def _tagging_metrics(tagger, codec, rows) -> dict:
+    """Token accuracy and keep F1 of the sketcher against the LCS labels on ``rows``."""
+    accuracy, f1 = _scores(_probabilities(tagger, codec, rows), codec.s.threshold)
+    return {"sketcher_token_accuracy": round(accuracy, 4), "sketcher_keep_f1": round(f1, 4),
+            "sketcher_threshold": codec.s.threshold}
