@@ -174,3 +174,21 @@ def test_eval_sketch_repo_mode_and_bad_cases(tmp_path, no_builtin):
     bad.write_text('{"path": "a.py"}\n')
     out = cli("eval", "sketch", "--cases", bad, "--repo", repo, "--no-model", env=no_builtin)
     assert out.returncode == 2 and "bad.jsonl:1: not a sketch case" in out.stderr
+
+
+def test_a_model_that_cannot_load_falls_back_and_says_why(tmp_path):
+    from safetensors.numpy import save_file
+    import numpy as np
+
+    repo = make_sketch_repo(tmp_path)
+    builtin = tmp_path / "builtin"
+    model = builtin / "sketch"
+    model.mkdir(parents=True)
+    save_file({"x": np.zeros(2, dtype=np.float32)}, str(model / "model.safetensors"))
+    (model / "config.json").write_text(json.dumps({"kind": "something-else"}))
+    (model / "meta.json").write_text("{}")
+    (model / "tokenizer.json").write_text("{}")
+    out = cli("generate", "Return the area of a circle of radius r.", "--json", cwd=repo,
+              env={"CODEINTEL_BUILTIN_MODELS": str(builtin)}, check=0)
+    data = json.loads(out.stdout)
+    assert data["source"] == "fallback:retrieved-copy" and "cannot be used" in data["detail"]
