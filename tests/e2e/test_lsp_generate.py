@@ -5,34 +5,15 @@ from __future__ import annotations
 
 import ast
 import os
-from typing import Union
-
 import pytest
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 
+from lsp_support import apply_text_edit as _apply, decode_code_actions_as_such as _decode_code_actions_as_such
 from lsp_support import lsp_session, open_doc
 from sketch_repo import FILES, make_sketch_repo
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
-
-
-def _decode_code_actions_as_such(client) -> None:
-    converter = client.protocol._converter
-
-    def hook(obj, _type):
-        is_action = isinstance(obj.get("command"), dict) or "kind" in obj or "edit" in obj
-        return converter.structure(obj, lsp.CodeAction if is_action else lsp.Command)
-
-    converter.register_structure_hook(Union[lsp.Command, lsp.CodeAction], hook)
-
-
-def _apply(text: str, edit: lsp.TextEdit) -> str:
-    lines = text.splitlines(keepends=True)
-
-    def offset(pos: lsp.Position) -> int:
-        return sum(len(l) for l in lines[:pos.line]) + pos.character   # ASCII text here
-    return text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
 
 
 async def _actions(client, doc: str, line: int):
