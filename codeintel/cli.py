@@ -966,6 +966,10 @@ from .edits.commands import register as _register_edits  # noqa: E402  (after th
 
 _register_edits(main, train, eval_)
 
+from .sketch.commands import register as _register_sketch  # noqa: E402
+
+_register_sketch(main, train, eval_)
+
 
 # ---------------------------------------------------------------------------------------- entry
 def run(argv: Optional[list[str]] = None) -> int:

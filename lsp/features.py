@@ -18,6 +18,7 @@ from .completion import candidates
 from .documents import OpenDocument
 from .findings import SHOW_LOCATION, finding_actions
 from .folders import Folder
+from .generate import generate_actions
 from .merge import conflict_diagnostics, resolve_document
 from .positions import location_json, to_range
 from .server import (REQUEST_FAILED, RESOLVE_TITLE, CodeintelServer, _index_errors, _path_of, server)
@@ -322,12 +323,14 @@ async def _resolution(ls: CodeintelServer, doc: OpenDocument):
 
 
 @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
-                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.RefactorRewrite],
+                                      resolve_provider=True))
 async def code_action(ls: CodeintelServer, params: lsp.CodeActionParams):
     doc = ls.document(params.text_document.uri)
     if doc is None:
         return None
     actions = finding_actions(doc.findings, params.range.start.line, params.range.end.line)
+    actions += generate_actions(ls, doc, params.range.start.line)
     if b"<<<<<<<" not in doc.data:
         return actions or None
     conflicts = conflict_diagnostics(doc.data.decode("utf-8", "surrogateescape"), ls.encoding)

@@ -30,17 +30,17 @@ test files / other files, and lines that use a name defined in another file of t
 """
 from __future__ import annotations
 
-import json
 import random
 import re
-import shutil
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Optional
 
+from codeintel.models.metrics import edit_similarity, levenshtein
+from codeintel.retrieval.context import build_context_copy, context_store, read_jsonl, source_files, write_jsonl
 from codeintel.retrieval.lexical import bm25_chunks
 from codeintel.retrieval.text import IDENTIFIER
 
@@ -70,23 +70,6 @@ class Case:
 
 
 # ------------------------------------------------------------------------------- metrics
-def levenshtein(a: str, b: str) -> int:
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
-def edit_similarity(prediction: str, target: str) -> float:
-    longest = max(len(prediction), len(target))
-    return 1.0 if longest == 0 else 1.0 - levenshtein(prediction, target) / longest
-
-
 def identifier_f1(prediction: str, target: str) -> float:
     p, t = Counter(IDENTIFIER.findall(prediction)), Counter(IDENTIFIER.findall(target))
     if not p and not t:
@@ -125,19 +108,15 @@ def cut_cases(files: dict[str, str], per_file: int, rng: random.Random) -> list[
 def read_cases(path: Path) -> list[Case]:
     """Cases from a JSONL file (format in the module docstring); ValueError on a bad line."""
     cases = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                case = Case(str(data["path"]), str(data["prefix"]), str(data.get("suffix", "")),
-                            str(data["target"]), id=str(data.get("id") or f"{path.name}:{number}"))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: not a completion case ({type(exc).__name__}: {exc}); "
-                                 f"each line needs path, prefix, target (and suffix)") from None
-            case.is_test = is_test_path(case.path)
-            cases.append(case)
+    for number, data in read_jsonl(path):
+        try:
+            case = Case(str(data["path"]), str(data["prefix"]), str(data.get("suffix", "")),
+                        str(data["target"]), id=str(data.get("id") or f"{path.name}:{number}"))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{path}:{number}: not a completion case ({type(exc).__name__}: {exc}); "
+                             f"each line needs path, prefix, target (and suffix)") from None
+        case.is_test = is_test_path(case.path)
+        cases.append(case)
     return cases
 
 
@@ -152,37 +131,6 @@ def mark_cross_file(cases: list[Case], store) -> None:
         line = case.prefix[case.prefix.rfind("\n") + 1:] + case.target
         names = set(IDENTIFIER.findall(line)) - own_cache[case.path]
         case.cross_file = any(defined.get(n, set()) - {case.path} for n in names)
-
-
-# ------------------------------------------------------------------------------- context index
-def source_files(root: Path, suffixes: Optional[tuple[str, ...]] = (".py",)) -> list[str]:
-    """The repository's files (git's list in a work tree, else a walk), ending in ``suffixes``
-    (None: all)."""
-    from indexer.files import list_files
-
-    paths, _ = list_files(root)
-    return sorted(p for p in paths if (suffixes is None or p.endswith(suffixes))
-                  and not p.startswith(".codeintel/"))
-
-
-def build_context_copy(root: Path, held_out: Iterable[str], workdir: Path) -> Path:
-    """A copy of ``root`` without ``held_out`` (nor .git / .codeintel), indexed without history."""
-    from indexer.pipeline import index_repository
-
-    held = set(held_out)
-    copy = workdir / root.name
-    for rel in source_files(root, suffixes=None):
-        if rel in held:
-            continue
-        target = copy / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            shutil.copyfile(root / rel, target)
-        except OSError:
-            continue
-    copy.mkdir(parents=True, exist_ok=True)
-    index_repository(copy, history=False, workers=1)
-    return copy
 
 
 # ------------------------------------------------------------------------------- running
@@ -303,25 +251,16 @@ def evaluate_cases(cases: list[Case], context_dir: Path, *, model=None, keep_pre
                    progress=None) -> Report:
     """Cases made elsewhere, the context from ``context_dir`` (its index if it has one, else an
     index of a temporary copy)."""
-    from codeintel.store import Store, store_path
-
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="codeintel-eval-") as tmp:
-        index = store_path(context_dir)
-        if not index.is_file():
-            index = store_path(build_context_copy(context_dir, (), Path(tmp)))
-        with Store.open(index, create=False) as store:
-            mark_cross_file(cases, store)
-            report = run_predictors(cases, store, model, keep_predictions, progress)
+    with context_store(context_dir) as store:
+        mark_cross_file(cases, store)
+        report = run_predictors(cases, store, model, keep_predictions, progress)
     report.seconds = round(time.perf_counter() - started, 1)
     return report
 
 
 def write_case_file(path: Path, cases: list[Case]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        for case in cases:
-            handle.write(json.dumps(case.to_json(), ensure_ascii=False) + "\n")
+    write_jsonl(path, (case.to_json() for case in cases))
 
 
 def report_dict(report: Report, **extra) -> dict:

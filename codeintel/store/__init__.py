@@ -23,6 +23,7 @@ from typing import Iterable, Iterator, Optional
 
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .clones import CloneQueries
+from .functions import FunctionQueries
 from .summaries import SummaryQueries
 
 STORE_DIR = ".codeintel"
@@ -194,7 +195,7 @@ def prepare_record(record: "FileRecord") -> "FileRecord":
     return record
 
 
-class Store(SummaryQueries, CloneQueries):
+class Store(SummaryQueries, CloneQueries, FunctionQueries):
     def __init__(self, path: Path, conn: sqlite3.Connection):
         self.path = path
         self.conn = conn

@@ -221,3 +221,26 @@ class RawClient:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def decode_code_actions_as_such(client) -> None:
+    """lsprotocol's client side decodes a CodeAction that carries a command as a Command (NOTES.md):
+    tell the two apart by the shape of ``command``."""
+    from typing import Union
+
+    converter = client.protocol._converter
+
+    def hook(obj, _type):
+        is_action = isinstance(obj.get("command"), dict) or "kind" in obj or "edit" in obj
+        return converter.structure(obj, lsp.CodeAction if is_action else lsp.Command)
+
+    converter.register_structure_hook(Union[lsp.Command, lsp.CodeAction], hook)
+
+
+def apply_text_edit(text: str, edit: lsp.TextEdit) -> str:
+    """``text`` with ``edit`` applied (ASCII text: characters are UTF-16 units)."""
+    lines = text.splitlines(keepends=True)
+
+    def offset(pos: lsp.Position) -> int:
+        return sum(len(l) for l in lines[:pos.line]) + pos.character
+    return text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
