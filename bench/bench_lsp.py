@@ -19,8 +19,12 @@ PATH`` uses another tree, copied the same way). Measured in one run:
    ms); baseline in the same run: the same edit re-indexed with a full parse. Over LSP too:
    didChange, then a hover on the new function, answered from the re-extracted buffer.
 3. **definition and references latency** over LSP on identifiers sampled at random (seeded) from
-   opened files: p50 / p95 / max (target p95 < 50 ms); baselines in the same run: ``grep -rnw NAME``
-   for references and ``grep -rnE "(def|class) NAME\\b"`` for definitions over the same tree.
+   opened files: p50 / p95 / max (target p95 < 50 ms), the server process's CPU time per request
+   (all its threads, from /proc's nanosecond counters: the steadier figure on a shared machine)
+   and the number of locations per answer (every use: the server has no cap unless configured);
+   baselines in the same run: ``grep -rnw NAME`` for references and
+   ``grep -rnE "(def|class) NAME\\b"`` for definitions over the same tree. The load average
+   before and after is printed.
 4. **idle memory**: the server's RSS after all of that, with no model loaded (target < 300 MB);
    whether torch is mapped into the process is checked too.
 
@@ -208,23 +212,46 @@ def sample_positions(files: list[Path], n: int, seed: int) -> list[tuple[Path, s
     return rng.sample(found, min(n, len(found)))
 
 
+def server_cpu_ms(pid: int) -> float:
+    """CPU time the server process has used so far (all its threads), in ms: from the
+    scheduler's nanosecond counters where Linux has them (psutil's ticks are 10 ms)."""
+    try:
+        total = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total / 1e6
+    except (OSError, ValueError, IndexError):
+        times = psutil.Process(pid).cpu_times()
+        return (times.user + times.system) * 1000
+
+
 async def latency(client: LanguageClient, tree: Path, positions, texts) -> dict:
-    result = {}
+    result = {"load_average_before": os.getloadavg()[0]}
+    pid = client._server.pid
     for kind in ("definition", "references"):
-        times = []
+        times, cpu, sizes = [], [], []
         for path, _name, line, char in positions:
             uri = from_fs_path(str(path))
             pos = utf16_position(texts[path], line, char)
+            cpu_before = server_cpu_ms(pid)
             started = time.perf_counter()
             if kind == "definition":
-                await client.text_document_definition_async(lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri), pos))
+                answer = await client.text_document_definition_async(
+                    lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri), pos))
             else:
-                await client.text_document_references_async(lsp.ReferenceParams(
+                answer = await client.text_document_references_async(lsp.ReferenceParams(
                     text_document=lsp.TextDocumentIdentifier(uri), position=pos,
                     context=lsp.ReferenceContext(include_declaration=True)))
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append(server_cpu_ms(pid) - cpu_before)
+            sizes.append(len(answer or []))
         result[kind] = {"p50_ms": percentile(times, 50), "p90_ms": percentile(times, 90), "p95_ms": percentile(times, 95),
-                        "max_ms": max(times), "under_50ms": sum(t < 50 for t in times) / len(times)}
+                        "max_ms": max(times), "under_50ms": sum(t < 50 for t in times) / len(times),
+                        "server_cpu_p50_ms": percentile(cpu, 50), "server_cpu_p95_ms": percentile(cpu, 95),
+                        "locations_p50": percentile(sizes, 50), "locations_p95": percentile(sizes, 95),
+                        "locations_max": max(sizes)}
+    result["load_average_after"] = os.getloadavg()[0]
     return result
 
 
@@ -370,11 +397,18 @@ def print_table(r: dict) -> None:
         ("references p50 / p95", f"{lat['references']['p50_ms']:.1f} / {lat['references']['p95_ms']:.1f} ms",
          f"grep -rnw {grep['references']['p50_ms']:.0f} / {grep['references']['p95_ms']:.0f} ms", "p95 < 50 ms",
          yes(lat["references"]["p95_ms"] < TARGETS["p95_ms"])),
+        ("  … server CPU per request p50 / p95 (definition; references)",
+         f"{lat['definition']['server_cpu_p50_ms']:.1f} / {lat['definition']['server_cpu_p95_ms']:.1f} ms; "
+         f"{lat['references']['server_cpu_p50_ms']:.1f} / {lat['references']['server_cpu_p95_ms']:.1f} ms", "", "", ""),
+        ("  … locations per references answer p50 / p95 / max",
+         f"{lat['references']['locations_p50']:,} / {lat['references']['locations_p95']:,} / "
+         f"{lat['references']['locations_max']:,}", "", "", ""),
         ("idle server RSS (no model)", f"{r['memory']['rss_mb']:.0f} MB",
          f"torch loaded: {r['memory']['torch_loaded']}", "< 300 MB", yes(r["memory"]["rss_mb"] < TARGETS["idle_rss_mb"])),
     ]
     print(f"tree: {r['tree']['files']} files ({r['tree']['python_files']} .py); "
-          f"{r['latency']['samples']} sampled positions, grep on {r['baseline_grep']['samples']}")
+          f"{r['latency']['samples']} sampled positions, grep on {r['baseline_grep']['samples']}; "
+          f"load average {lat['load_average_before']:.2f} before the latency runs, {lat['load_average_after']:.2f} after")
     print("| measurement | codeintel lsp | baseline | target | met? |")
     print("|---|---|---|---|---|")
     for row in rows:

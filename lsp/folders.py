@@ -29,6 +29,7 @@ class Settings:
     near_duplicates: bool = True
     suggested_edits: bool = True
     clones_threshold: Optional[float] = None
+    references_limit: Optional[int] = None    # references.maxResults: None (or 0) answers every use
 
     def update(self, section: object) -> list[str]:
         """Apply a client's settings (nested or dotted keys, camelCase); bad values are
@@ -39,7 +40,7 @@ class Settings:
         if not isinstance(section, dict):
             return problems
         flat = dict(section)
-        for group in ("index", "merge", "diagnostics", "completion", "clones"):
+        for group in ("index", "merge", "diagnostics", "completion", "clones", "references"):
             if isinstance(flat.get(group), dict):
                 for key, value in flat.pop(group).items():
                     flat[f"{group}.{key}"] = value
@@ -63,6 +64,10 @@ class Settings:
                     if not 0.0 < value <= 1.0:
                         raise ConfigError("must be above 0 and at most 1")
                     self.clones_threshold = value
+                elif key == "references.maxResults" and value is not None:
+                    if isinstance(value, bool) or int(value) != value or value < 0:
+                        raise ConfigError("must be a whole number, 0 for no limit")
+                    self.references_limit = int(value) or None
                 elif key.startswith("completion.") and value is not None:
                     self.completion[_snake(key.split(".", 1)[1])] = value
             except (ConfigError, TypeError, ValueError) as exc:

@@ -143,9 +143,11 @@ def open_doc(client: LanguageClient, path: Path, text: str | None = None, langua
 
 class RawClient:
     """`codeintel lsp` driven byte by byte: for malformed input that no LSP client library sends.
-    Requests from the server (configuration, progress, registration) are answered with null."""
+    Requests from the server (configuration, progress, registration) are answered with null, or
+    with ``answers[method]`` when given."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, answers: dict | None = None):
+        self.answers = answers or {}
         import subprocess
         import threading
 
@@ -153,6 +155,7 @@ class RawClient:
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=server_env(), cwd=root)
         self.messages: list[dict] = []
         self._cond = threading.Condition()
+        self._write_lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.root = root
@@ -173,14 +176,15 @@ class RawClient:
                     break
             message = json.loads(out.read(length))
             if "method" in message and "id" in message:   # a request from the server
-                self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+                self.send({"jsonrpc": "2.0", "id": message["id"], "result": self.answers.get(message["method"])})
             with self._cond:
                 self.messages.append(message)
                 self._cond.notify_all()
 
     def send_bytes(self, body: bytes) -> None:
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        self.proc.stdin.flush()
+        with self._write_lock:     # the reader thread answers the server's requests meanwhile
+            self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.proc.stdin.flush()
 
     def send(self, message: dict) -> None:
         import json
