@@ -195,7 +195,7 @@ class CodeintelServer(LanguageServer):
     def uri_of(self, folder: Optional[Folder], doc: OpenDocument, rel: Optional[str]) -> str:
         if rel is None or rel == doc.rel:
             return doc.uri
-        return from_fs_path(str(folder.root / rel)) if folder is not None else doc.uri
+        return folder.uri(rel) if folder is not None else doc.uri
 
     def at(self, params) -> tuple[Optional[OpenDocument], object, int, int]:
         """The document of a text-document-position request, its folder's store (None outside
