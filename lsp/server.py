@@ -15,6 +15,8 @@ import asyncio
 import inspect
 import json
 import logging
+import os
+import select
 import sqlite3
 import threading
 import uuid
@@ -25,6 +27,7 @@ from typing import Optional
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
@@ -55,6 +58,32 @@ class _BadRequest:
         self.id, self.method, self.error = msg_id, method, error
 
 
+class WholeWriter:
+    """The server's stdout, written so that every message goes out whole. A pipe's file status
+    is shared with every process that inherited it, and one that makes it non-blocking (a child
+    process, a terminal multiplexer) turns a large message (a references answer of megabytes)
+    into a partial write and BlockingIOError: the rest of the stream would be garbage to the
+    client. Here a full pipe is waited on (select) and the write resumed."""
+
+    def __init__(self, stdout):
+        self._stdout = stdout
+        self._fd = stdout.fileno()
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._stdout.close()
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            self._stdout.flush()
+            view = memoryview(data)
+            while view:
+                try:
+                    view = view[os.write(self._fd, view):]
+                except BlockingIOError:
+                    select.select([], [self._fd], [])
+
+
 class RawJson:
     """A result that is already JSON text (a handler's answer of thousands of locations): sent
     as it is, not converted by cattrs and encoded again."""
@@ -72,6 +101,11 @@ class CodeintelProtocol(LanguageServerProtocol):
     """pygls' protocol, except that a request with malformed params gets an error response
     (pygls would only log it, and the client would wait forever), and that a ``RawJson``
     result or progress value is written as it is."""
+
+    def set_writer(self, writer, include_headers: bool = True):
+        if isinstance(writer, StdoutWriter):
+            writer = WholeWriter(writer._stdout)
+        super().set_writer(writer, include_headers)
 
     def _send_response(self, msg_id, result=None, error=None):
         if error is None and isinstance(result, RawJson):

@@ -146,13 +146,20 @@ class RawClient:
     Requests from the server (configuration, progress, registration) are answered with null, or
     with ``answers[method]`` when given."""
 
-    def __init__(self, root: Path, answers: dict | None = None):
+    def __init__(self, root: Path, answers: dict | None = None, nonblocking_stdout: bool = False):
         self.answers = answers or {}
         import subprocess
         import threading
 
+        stdout = subprocess.PIPE
+        if nonblocking_stdout:   # the server's end of its stdout pipe made non-blocking, as some parents do
+            read_end, stdout = os.pipe()
+            os.set_blocking(stdout, False)
         self.proc = subprocess.Popen([sys.executable, "-m", "codeintel", "lsp"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=server_env(), cwd=root)
+                                     stdout=stdout, stderr=subprocess.PIPE, env=server_env(), cwd=root)
+        if nonblocking_stdout:
+            os.close(stdout)
+            self.proc.stdout = os.fdopen(read_end, "rb")
         self.messages: list[dict] = []
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()

@@ -104,10 +104,11 @@ async def test_every_use_at_utf16_columns_including_unsaved_ones(tmp_path):
         assert got == expected_uses(repo, {**FILES, "app.py": edited})
 
 
-def _raw_session(repo: Path, encodings: list[str] | None = None, settings: dict | None = None) -> RawClient:
+def _raw_session(repo: Path, encodings: list[str] | None = None, settings: dict | None = None,
+                 nonblocking_stdout: bool = False) -> RawClient:
     """A byte-level client (partial results arrive as $/progress values that are lists, which
     pytest-lsp's client does not accept); ``settings``: its workspace/configuration answer."""
-    client = RawClient(repo, answers={"workspace/configuration": [settings]})
+    client = RawClient(repo, answers={"workspace/configuration": [settings]}, nonblocking_stdout=nonblocking_stdout)
     capabilities = {"window": {"workDoneProgress": True}, "workspace": {"configuration": settings is not None}}
     if encodings:
         capabilities["general"] = {"positionEncodings": encodings}
@@ -210,6 +211,22 @@ def test_max_results_setting_caps_the_answer(tmp_path):
                    if m.get("method") == "$/progress" and m["params"]["token"] == "t"]
         assert sum(map(len, batches)) == 250
         assert client.close() == 0
+    finally:
+        if client.proc.poll() is None:
+            client.proc.kill()
+
+
+def test_large_answers_arrive_whole_when_the_servers_stdout_is_non_blocking(tmp_path):
+    """A pipe made non-blocking by whoever shares it: a message larger than the pipe's buffer
+    (this answer is about 350 KB) must still go out whole, not cut at 64 KB with the next
+    message written into the middle of it."""
+    repo, texts = _big_repo(tmp_path)
+    client = _raw_session(repo, nonblocking_stdout=True)
+    try:
+        for msg_id in (2, 3, 4):
+            answer = _references(client, msg_id, repo / "lib.py", 0, 5)
+            assert _json_tuples(answer["result"]) == expected_uses(repo, texts, "tick")
+        assert client.proc.poll() is None and client.close() == 0
     finally:
         if client.proc.poll() is None:
             client.proc.kill()
