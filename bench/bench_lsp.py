@@ -19,8 +19,14 @@ PATH`` uses another tree, copied the same way). Measured in one run:
    ms); baseline in the same run: the same edit re-indexed with a full parse. Over LSP too:
    didChange, then a hover on the new function, answered from the re-extracted buffer.
 3. **definition and references latency** over LSP on identifiers sampled at random (seeded) from
-   opened files: p50 / p95 / max (target p95 < 50 ms); baselines in the same run: ``grep -rnw NAME``
-   for references and ``grep -rnE "(def|class) NAME\\b"`` for definitions over the same tree.
+   opened files: p50 / p95 / max (target p95 < 50 ms), the server process's CPU time per request
+   (all its threads, from /proc's nanosecond counters: the steadier figure on a shared machine),
+   this client's own CPU time (its event-loop thread: reading and decoding the answer)
+   and the number of locations per answer (every use: the server has no cap unless configured);
+   references again with a partialResultToken, as an editor that shows results as they come:
+   the time to the first $/progress batch and to the (empty) final response; baselines in the same run: ``grep -rnw NAME`` for references and
+   ``grep -rnE "(def|class) NAME\\b"`` for definitions over the same tree. The load average
+   before and after is printed.
 4. **idle memory**: the server's RSS after all of that, with no model loaded (target < 300 MB);
    whether torch is mapped into the process is checked too.
 
@@ -57,6 +63,7 @@ from pygls.uris import from_fs_path  # noqa: E402
 
 IGNORED = ("__pycache__", "site-packages", ".codeintel")
 BIG_LINES = 2000
+REQUEST_TIMEOUT_S = 30
 TARGETS = {"first_answer_s": 1.0, "reindex_ms": 100.0, "p95_ms": 50.0, "idle_rss_mb": 300.0}
 
 
@@ -134,8 +141,13 @@ async def start_server(tree: Path, settle_s: float = 0.0) -> tuple[LanguageClien
     client.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CREATE)(lambda params: None)
     client.refreshed = asyncio.Event()
 
+    client.partial_batches = {}    # partial-results token -> [(arrival time, locations), ...]
+
     @client.feature(lsp.PROGRESS)
     def progress(params):
+        if isinstance(params.value, list):
+            client.partial_batches.setdefault(params.token, []).append((time.perf_counter(), len(params.value)))
+            return
         value = params.value if isinstance(params.value, dict) else {}
         if value.get("kind") == "end":
             client.refreshed.set()
@@ -160,11 +172,18 @@ def open_file(client: LanguageClient, path: Path) -> str:
 
 
 async def stop(client: LanguageClient) -> None:
+    """shutdown, then exit whatever the answer; a server still running 10 s later is killed
+    (and said so) rather than waited on forever."""
     try:
         await asyncio.wait_for(client.shutdown_async(None), 10)
+    except Exception as exc:  # noqa: BLE001
+        print(f"shutdown not answered within 10 s ({type(exc).__name__}); sending exit anyway", file=sys.stderr)
+    try:
         client.exit(None)
+        await asyncio.wait_for(asyncio.shield(client._server.wait()), 10)
     except Exception:  # noqa: BLE001
-        pass
+        print("the server did not exit within 10 s of exit: killed", file=sys.stderr)
+        client._server.kill()
     await client.stop()
 
 
@@ -208,23 +227,65 @@ def sample_positions(files: list[Path], n: int, seed: int) -> list[tuple[Path, s
     return rng.sample(found, min(n, len(found)))
 
 
+def server_cpu_ms(pid: int) -> float:
+    """CPU time the server process has used so far (all its threads), in ms: from the
+    scheduler's nanosecond counters where Linux has them (psutil's ticks are 10 ms)."""
+    try:
+        total = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total / 1e6
+    except (OSError, ValueError, IndexError):
+        times = psutil.Process(pid).cpu_times()
+        return (times.user + times.system) * 1000
+
+
 async def latency(client: LanguageClient, tree: Path, positions, texts) -> dict:
-    result = {}
-    for kind in ("definition", "references"):
-        times = []
-        for path, _name, line, char in positions:
+    result = {"load_average_before": os.getloadavg()[0]}
+    timeouts: dict[str, int] = {}
+    result["timeouts"] = timeouts
+    pid = client._server.pid
+    for kind in ("definition", "references", "references_partial"):
+        times, cpu, client_cpu, sizes, first = [], [], [], [], []
+        for i, (path, _name, line, char) in enumerate(positions):
             uri = from_fs_path(str(path))
             pos = utf16_position(texts[path], line, char)
+            cpu_before, client_before = server_cpu_ms(pid), time.thread_time()
             started = time.perf_counter()
             if kind == "definition":
-                await client.text_document_definition_async(lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri), pos))
-            else:
-                await client.text_document_references_async(lsp.ReferenceParams(
+                request = client.text_document_definition_async(
+                    lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri), pos))
+            else:   # references_partial: as an editor that shows results while they come
+                token = f"bench-refs-{i}" if kind == "references_partial" else None
+                request = client.text_document_references_async(lsp.ReferenceParams(
                     text_document=lsp.TextDocumentIdentifier(uri), position=pos,
-                    context=lsp.ReferenceContext(include_declaration=True)))
+                    context=lsp.ReferenceContext(include_declaration=True), partial_result_token=token))
+            try:
+                answer = await asyncio.wait_for(request, REQUEST_TIMEOUT_S)
+            except asyncio.TimeoutError:   # counted (as the timeout) and said, never waited on forever
+                print(f"{kind} of {_name} ({path.name}:{line + 1}) not answered within {REQUEST_TIMEOUT_S} s",
+                      file=sys.stderr)
+                timeouts[kind] = timeouts.get(kind, 0) + 1
+                answer = None
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append(server_cpu_ms(pid) - cpu_before)
+            client_cpu.append((time.thread_time() - client_before) * 1000)
+            if kind == "references_partial":
+                batches = client.partial_batches.pop(token, [])
+                sizes.append(sum(n for _, n in batches) + len(answer or []))
+                first.append((batches[0][0] - started) * 1000 if batches else times[-1])
+            else:
+                sizes.append(len(answer or []))
         result[kind] = {"p50_ms": percentile(times, 50), "p90_ms": percentile(times, 90), "p95_ms": percentile(times, 95),
-                        "max_ms": max(times), "under_50ms": sum(t < 50 for t in times) / len(times)}
+                        "max_ms": max(times), "under_50ms": sum(t < 50 for t in times) / len(times),
+                        "server_cpu_p50_ms": percentile(cpu, 50), "server_cpu_p95_ms": percentile(cpu, 95),
+                        "client_cpu_p50_ms": percentile(client_cpu, 50), "client_cpu_p95_ms": percentile(client_cpu, 95),
+                        "locations_p50": percentile(sizes, 50), "locations_p95": percentile(sizes, 95),
+                        "locations_max": max(sizes)}
+        if first:
+            result[kind].update(first_batch_p50_ms=percentile(first, 50), first_batch_p95_ms=percentile(first, 95))
+    result["load_average_after"] = os.getloadavg()[0]
     return result
 
 
@@ -370,11 +431,24 @@ def print_table(r: dict) -> None:
         ("references p50 / p95", f"{lat['references']['p50_ms']:.1f} / {lat['references']['p95_ms']:.1f} ms",
          f"grep -rnw {grep['references']['p50_ms']:.0f} / {grep['references']['p95_ms']:.0f} ms", "p95 < 50 ms",
          yes(lat["references"]["p95_ms"] < TARGETS["p95_ms"])),
+        ("  … with a partialResultToken: first batch p50 / p95; whole answer p50 / p95",
+         f"{lat['references_partial']['first_batch_p50_ms']:.1f} / {lat['references_partial']['first_batch_p95_ms']:.1f} ms; "
+         f"{lat['references_partial']['p50_ms']:.1f} / {lat['references_partial']['p95_ms']:.1f} ms", "", "", ""),
+        ("  … server CPU per request p50 / p95 (definition; references)",
+         f"{lat['definition']['server_cpu_p50_ms']:.1f} / {lat['definition']['server_cpu_p95_ms']:.1f} ms; "
+         f"{lat['references']['server_cpu_p50_ms']:.1f} / {lat['references']['server_cpu_p95_ms']:.1f} ms", "", "", ""),
+        ("  … this Python client's own CPU per references answer (reading and decoding it) p50 / p95",
+         f"{lat['references']['client_cpu_p50_ms']:.1f} / {lat['references']['client_cpu_p95_ms']:.1f} ms", "", "", ""),
+        ("  … locations per references answer p50 / p95 / max",
+         f"{lat['references']['locations_p50']:,} / {lat['references']['locations_p95']:,} / "
+         f"{lat['references']['locations_max']:,}", "", "", ""),
         ("idle server RSS (no model)", f"{r['memory']['rss_mb']:.0f} MB",
          f"torch loaded: {r['memory']['torch_loaded']}", "< 300 MB", yes(r["memory"]["rss_mb"] < TARGETS["idle_rss_mb"])),
     ]
     print(f"tree: {r['tree']['files']} files ({r['tree']['python_files']} .py); "
-          f"{r['latency']['samples']} sampled positions, grep on {r['baseline_grep']['samples']}")
+          f"{r['latency']['samples']} sampled positions, grep on {r['baseline_grep']['samples']}; "
+          f"load average {lat['load_average_before']:.2f} before the latency runs, {lat['load_average_after']:.2f} after; "
+          f"requests not answered within {REQUEST_TIMEOUT_S} s: {lat['timeouts'] or 'none'}")
     print("| measurement | codeintel lsp | baseline | target | met? |")
     print("|---|---|---|---|---|")
     for row in rows:

@@ -5,15 +5,26 @@ completion. What the language server (and any other front end) calls; it knows n
 A buffer the editor has open is authoritative for its own file: its facts come from the
 indexer's single-file API (``indexer.extract``) on the unsaved text (none when it is too big
 to parse: then nothing is said about that file), the store answers for every other file. Positions are the store's: 1-based lines, 0-based UTF-8 byte columns; each
-place carries its line's bytes so a front end can convert columns to its own units.
+place carries its line's bytes (None for a line that is all ASCII, where every unit counts
+the same) so a front end can convert columns to its own units.
+
+References are answered per file (``FileHits``: byte offsets and the file's ``LineIndex``) so
+that an answer of thousands of uses costs a bisection per use, not a read of each file: line
+indexes are cached by git blob id (``LineIndexCache``), so a file's content is read from the
+store once per version of it, and ``warm_line_indexes`` fills the cache ahead of the first
+request.
 """
 from __future__ import annotations
 
 import re
+import threading
+from array import array
+from bisect import bisect_right
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
-from codeintel.store import Store, line_starts
+from codeintel.store import Store, line_starts, unpack_offsets
 
 _IDENT = re.compile(r"\w+")
 _QUALIFIER = re.compile(r"((?:\w+\s*(?:\.|::|->)\s*)+)$")
@@ -22,14 +33,147 @@ _QUALIFIER = re.compile(r"((?:\w+\s*(?:\.|::|->)\s*)+)$")
 @dataclass
 class Place:
     """A span in a file: ``line``/``end_line`` 1-based, ``col``/``end_col`` UTF-8 byte columns;
-    ``line_text``/``end_line_text`` the bytes of those lines (for column conversion)."""
+    ``line_text``/``end_line_text`` the bytes of those lines (for column conversion), or None
+    for a line known to be all ASCII (its columns are the same in every unit)."""
     path: str
     line: int
     col: int
     end_line: int
     end_col: int
-    line_text: bytes = b""
-    end_line_text: bytes = b""
+    line_text: Optional[bytes] = None
+    end_line_text: Optional[bytes] = None
+
+
+# ------------------------------------------------------------------ line indexes
+class LineIndex:
+    """One file's lines: where each starts (byte offsets, line 1 at index 0) and the bytes of
+    the lines that are not all ASCII, the only ones whose columns differ between UTF-8 and a
+    client's UTF-16 or UTF-32. A few bytes per line: kept for many files at once."""
+    __slots__ = ("starts", "wide", "size")
+
+    def __init__(self, content: bytes):
+        self.size = len(content)
+        self.starts = array("I", line_starts(content))
+        self.wide: dict[int, bytes] = {} if content.isascii() else {
+            number: line.rstrip(b"\r") for number, line in enumerate(content.split(b"\n"), 1) if not line.isascii()}
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def offset(self, line: int, col: int) -> int:
+        """Byte offset of (1-based line, byte column); past the end for a line the file lacks."""
+        return self.starts[line - 1] + col if 0 < line <= len(self.starts) else self.size + col
+
+    def text(self, line: int) -> Optional[bytes]:
+        """The line's bytes when it is not all ASCII, else None (see ``Place``)."""
+        return self.wide.get(line) if self.wide else None
+
+    def place(self, path: str, offset: int, width: int) -> Place:
+        line = bisect_right(self.starts, offset)
+        col = offset - self.starts[line - 1]
+        text = self.text(line)
+        return Place(path, line, col, line, col + width, text, text)
+
+
+class LineIndexCache:
+    """Line indexes by git blob id (a content hash: a cached index is never stale), least
+    recently used dropped past ``max_lines`` lines in all (4 bytes each). Thread-safe."""
+
+    def __init__(self, max_lines: int = 8_000_000):
+        self.max_lines = max_lines
+        self.lines = 0
+        self._indexes: OrderedDict[str, LineIndex] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._indexes)
+
+    def get(self, blob: Optional[str]) -> Optional[LineIndex]:
+        if blob is None:
+            return None
+        with self._lock:
+            index = self._indexes.get(blob)
+            if index is not None:
+                self._indexes.move_to_end(blob)
+            return index
+
+    def put(self, blob: Optional[str], content: bytes) -> LineIndex:
+        index = LineIndex(content)
+        if blob is None:
+            return index
+        with self._lock:
+            old = self._indexes.pop(blob, None)
+            self.lines -= len(old) if old is not None else 0
+            self._indexes[blob] = index
+            self.lines += len(index)
+            while self.lines > self.max_lines and len(self._indexes) > 1:
+                _, dropped = self._indexes.popitem(last=False)
+                self.lines -= len(dropped)
+        return index
+
+    @property
+    def full(self) -> bool:
+        return self.lines >= self.max_lines
+
+
+LINE_INDEXES = LineIndexCache()   # the process's: blob ids are the same in every repository
+
+
+def warm_line_indexes(store: Store, cache: LineIndexCache = LINE_INDEXES, batch: int = 64,
+                      stop: Optional[Callable[[], bool]] = None) -> int:
+    """Build the line index of every indexed file not cached yet (until the cache is full or
+    ``stop()`` says so), reading contents ``batch`` files at a time; returns how many were built."""
+    built = 0
+    missing = [(file_id, blob) for file_id, _path, blob in store.file_ids_and_blobs()
+               if blob is not None and cache.get(blob) is None]
+    for i in range(0, len(missing), batch):
+        if cache.full or (stop is not None and stop()):
+            break
+        for blob, content in store.contents_by_id(file_id for file_id, _ in missing[i:i + batch]).values():
+            cache.put(blob, content)
+            built += 1
+    return built
+
+
+class _FileLines:
+    """The line indexes one answer needs: the open buffer's from its bytes, every other file's
+    from the cache, reading from the store only contents not cached (many files per query)."""
+
+    def __init__(self, store: Optional[Store], buffer: "Buffer", cache: LineIndexCache):
+        self.store, self.buffer, self.cache = store, buffer, cache
+        self._fetched: dict[int, LineIndex] = {}
+
+    def of_buffer(self) -> LineIndex:
+        return self.buffer.line_index
+
+    def of_files(self, files: list[tuple[int, Optional[str]]], ahead: int = 200) -> Iterator[Optional[LineIndex]]:
+        """The index of each (file id, blob id) in order (None for a file gone from the
+        store); contents not cached are read ``ahead`` files at a time."""
+        for i, (file_id, blob) in enumerate(files):
+            index = self.cache.get(blob) or self._fetched.get(file_id)
+            if index is None and self.store is not None:
+                wanted = [f for f, b in files[i:i + ahead] if self.cache.get(b) is None and f not in self._fetched]
+                for fid, (fblob, content) in self.store.contents_by_id(wanted).items():
+                    self._fetched[fid] = self.cache.put(fblob, content)
+                index = self._fetched.get(file_id)
+            yield index
+
+    def of_paths(self, paths: Iterable[str]) -> dict[str, LineIndex]:
+        """{path: index} of files by path (the buffer's own from its bytes)."""
+        out = {}
+        others = []
+        for path in dict.fromkeys(paths):
+            if path == self.buffer.path and path is not None:
+                out[path] = self.of_buffer()
+            else:
+                others.append(path)
+        if others and self.store is not None:
+            known = self.store.file_blobs(others)
+            found = [known[p] for p in others if p in known]
+            for path, index in zip([p for p in others if p in known], self.of_files(found)):
+                if index is not None:
+                    out[path] = index
+        return out
 
 
 @dataclass
@@ -51,6 +195,14 @@ class Buffer:
 
     def __post_init__(self):
         self._line_starts: Optional[list[int]] = None
+        self._line_index: Optional[LineIndex] = None
+
+    @property
+    def line_index(self) -> LineIndex:
+        """The buffer's ``LineIndex`` (computed on first use)."""
+        if self._line_index is None:
+            self._line_index = LineIndex(self.data)
+        return self._line_index
 
     @property
     def starts(self) -> list[int]:
@@ -186,67 +338,81 @@ def definitions(store: Optional[Store], buffer: Buffer, line: int, col: int, lim
     return ranked[:limit]
 
 
-class _Contents:
-    """File contents by path, read once: the open buffer's, else the store's."""
-
-    def __init__(self, store: Optional[Store], buffer: Buffer):
-        self.store, self.buffer, self.cache = store, buffer, {}
-
-    def line(self, path: str, line: int) -> bytes:
-        if path == self.buffer.path:
-            return self.buffer.line_bytes(line)
-        if path not in self.cache:
-            content = self.store.file_content(path) if self.store is not None else None
-            self.cache[path] = Buffer(path, content or b"")
-        return self.cache[path].line_bytes(line)
-
-
-def definition_places(store: Optional[Store], buffer: Buffer, syms: list[dict]) -> list[Place]:
+def definition_places(store: Optional[Store], buffer: Buffer, syms: list[dict],
+                      cache: LineIndexCache = LINE_INDEXES) -> list[Place]:
     """Where each definition's name stands."""
-    contents = _Contents(store, buffer)
+    indexes = _FileLines(store, buffer, cache).of_paths(sym["path"] for sym in syms)
     places = []
     for sym in syms:
-        text = contents.line(sym["path"], sym["line"])
+        index = indexes.get(sym["path"])
+        text = index.text(sym["line"]) if index is not None else None
         end = sym["col"] + len(sym["name"].encode())
         places.append(Place(sym["path"], sym["line"], sym["col"], sym["line"], end, text, text))
     return places
 
 
 # ------------------------------------------------------------------ references
-def references(store: Optional[Store], buffer: Buffer, line: int, col: int, include_declaration: bool = True,
-               limit: int = 5000) -> list[Place]:
-    """Every use of the identifier at the position (by name, as the index records uses), the
-    open buffer's from its current text; with ``include_declaration`` its definitions too."""
+@dataclass
+class FileHits:
+    """Uses (or definitions) of one name in one file: the byte offsets where each starts,
+    each ``width`` bytes long, and the file's ``LineIndex`` to place them (``places``)."""
+    path: Optional[str]
+    offsets: list[int]
+    width: int
+    lines: LineIndex
+
+    def places(self) -> list[Place]:
+        return [self.lines.place(self.path, offset, self.width) for offset in self.offsets]
+
+
+def reference_hits(store: Optional[Store], buffer: Buffer, line: int, col: int, include_declaration: bool = True,
+                   cache: LineIndexCache = LINE_INDEXES,
+                   cancelled: Optional[Callable[[], bool]] = None) -> Iterator[FileHits]:
+    """Every use of the identifier at the position (by name, as the index records uses), file
+    by file: with ``include_declaration`` its definitions first, then the open buffer's uses
+    (from its current text), then every other file's in path order. Lazy: a caller may stream
+    the files as they come, or stop; ``cancelled()`` is polled between files."""
     word = word_at(buffer, line, col)
     if word is None:
-        return []
-    out: list[Place] = []
+        return
     width = len(word.name.encode())
-
-    def add(path: str, content: bytes, offsets: Iterable[int]) -> None:
-        line, last = 1, 0     # offsets ascend: count the newlines between one and the next
-        for offset in offsets:
-            line += content.count(b"\n", last, offset)
-            last = offset
-            start = content.rfind(b"\n", 0, offset) + 1
-            end = content.find(b"\n", offset)
-            text = content[start:end if end != -1 else len(content)].rstrip(b"\r")
-            out.append(Place(path, line, offset - start, line, offset - start + width, text, text))
-
-    if buffer.facts is not None:
-        add(buffer.path, buffer.data, buffer.facts.refs.get(word.name, ()))
-    if store is not None:
-        for path, content, offsets in store.reference_sites(word.name, exclude_path=buffer.path):
-            add(path, content, offsets)
-            if len(out) >= limit:
-                break
+    lines = _FileLines(store, buffer, cache)
     if include_declaration:
         syms = [s for s in _buffer_symbols(buffer) if s["name"] == word.name]
         if store is not None:
-            syms += [s for s in store.symbols_named(word.name)
-                     if s["path"] != buffer.path]
-        out = definition_places(store, buffer, syms) + out
-    return out[:limit]
+            syms += [s for s in store.symbols_named(word.name) if s["path"] != buffer.path]
+        by_path: dict[str, list[dict]] = {}
+        for sym in syms:
+            by_path.setdefault(sym["path"], []).append(sym)
+        indexes = lines.of_paths(by_path)
+        for path, defs in by_path.items():
+            index = indexes.get(path)
+            if index is not None:
+                yield FileHits(path, [index.offset(d["line"], d["col"]) for d in defs], width, index)
+    if buffer.facts is not None:
+        own = buffer.facts.refs.get(word.name, ())
+        if own:
+            yield FileHits(buffer.path, list(own), width, lines.of_buffer())
+    if store is None:
+        return
+    files = store.reference_files(word.name, exclude_path=buffer.path)
+    for (_id, path, _blob, positions), index in zip(files, lines.of_files([(f[0], f[2]) for f in files])):
+        if cancelled is not None and cancelled():
+            return
+        if index is not None:
+            yield FileHits(path, unpack_offsets(positions), width, index)
+
+
+def references(store: Optional[Store], buffer: Buffer, line: int, col: int, include_declaration: bool = True,
+               limit: Optional[int] = None, cache: LineIndexCache = LINE_INDEXES) -> list[Place]:
+    """Every use of the identifier at the position as Places (``reference_hits`` in that
+    order), the first ``limit`` only when a limit is given."""
+    out: list[Place] = []
+    for hits in reference_hits(store, buffer, line, col, include_declaration, cache):
+        out += hits.places()
+        if limit is not None and len(out) >= limit:
+            return out[:limit]
+    return out
 
 
 # ------------------------------------------------------------------ hover

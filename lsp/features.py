@@ -20,10 +20,12 @@ from .findings import SHOW_LOCATION, finding_actions
 from .folders import Folder
 from .generate import generate_actions
 from .merge import conflict_diagnostics, resolve_document
-from .positions import location_json, to_range
-from .server import (REQUEST_FAILED, RESOLVE_TITLE, CodeintelServer, _index_errors, _path_of, server)
+from .positions import hit_locations, to_range
+from .server import (REQUEST_FAILED, RESOLVE_TITLE, CodeintelServer, RawJson, _index_errors, _path_of, server)
 
 log = logging.getLogger(__name__)
+
+PARTIAL_BATCH = 1000       # locations per $/progress notification of a streamed references answer
 
 _KINDS = {
     "function": lsp.SymbolKind.Function, "method": lsp.SymbolKind.Method, "class": lsp.SymbolKind.Class,
@@ -205,20 +207,41 @@ def definition(ls: CodeintelServer, params: lsp.DefinitionParams):
 @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
 @_index_errors
 async def references(ls: CodeintelServer, params: lsp.ReferenceParams):
+    """Every use, as JSON text written directly (see ``positions.hit_locations``); streamed as
+    $/progress batches when the client sent a partialResultToken (the response is then empty);
+    at most ``references.maxResults`` locations when that setting is given."""
     doc, store, line, col = ls.at(params)
     if doc is None:
         return None
     include = params.context.include_declaration if params.context else True
+    token = params.partial_result_token
+    limit = ls.settings_for(doc.folder).references_limit
+    encoding, loop, cancelled = ls.encoding, asyncio.get_running_loop(), threading.Event()
+
+    def send(batch: list[str]) -> None:
+        loop.call_soon_threadsafe(ls.protocol.send_progress_raw, token, RawJson.array(batch))
 
     def find():
-        uris: dict = {}
-        out = []
-        for place in navigation.references(store, doc.buffer, line, col, include):
-            if place.path not in uris:
-                uris[place.path] = ls.uri_of(doc.folder, doc, place.path)
-            out.append(location_json(uris[place.path], place, ls.encoding))
-        return out or None
-    return await asyncio.get_running_loop().run_in_executor(ls.read_pool, find)
+        out: list[str] = []
+        sent, first = 0, True
+        for hits in navigation.reference_hits(store, doc.buffer, line, col, include, cancelled=cancelled.is_set):
+            out += hit_locations(ls.uri_of(doc.folder, doc, hits.path), hits, encoding)
+            if limit and sent + len(out) >= limit:
+                del out[limit - sent:]
+                break
+            if token is not None and (first or len(out) >= PARTIAL_BATCH):
+                send(out)     # the first file's at once (the definitions), then in batches
+                sent, out, first = sent + len(out), [], False
+        if token is not None:
+            if out:
+                send(out)
+            return RawJson("[]") if sent or out else None
+        return RawJson.array(out) if out else None
+    try:
+        return await loop.run_in_executor(ls.read_pool, find)
+    except asyncio.CancelledError:
+        cancelled.set()
+        raise
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)

@@ -8,8 +8,10 @@ diagnostic carries its edits as plain JSON in ``data``, so its code actions are 
 diagnostic alone. Wiring only."""
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
@@ -76,10 +78,44 @@ def _hint(text_lines: list[str], s, message: str, code: str, actions: list[dict]
                           data={"actions": actions})
 
 
-def edit_diagnostics(root: Path, rel: str, text: str, encoding=UTF16) -> list[lsp.Diagnostic]:
+class Propagations:
+    """``codeintel.edits.propagate`` for each workspace folder, run once per state of what it
+    reads: HEAD and the work tree's diff against it (``worktree_state``) and the version of the
+    index. Opening or saving N documents of an unchanged work tree costs one run, not N.
+    ``on_run(root, suggestions, seconds)`` is told of each real run (the server logs it);
+    ``runs`` counts them. Thread-safe (one run at a time)."""
+
+    def __init__(self, on_run: Optional[Callable[[Path, int, float], None]] = None):
+        self.on_run = on_run
+        self.runs = 0
+        self._cached: dict[Path, tuple[tuple, list]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, root: Path) -> list:
+        from codeintel.edits.propagate import propagate, worktree_state
+        from codeintel.store import Store, store_path
+
+        with self._lock:
+            with Store.open(store_path(root), create=False) as store:
+                state = (worktree_state(root), store.functions_version())
+            cached = self._cached.get(root)
+            if cached is not None and cached[0] == state:
+                return cached[1]
+            started = time.perf_counter()
+            found = propagate(root)
+            self.runs += 1
+            self._cached[root] = (state, found)
+        if self.on_run is not None:
+            self.on_run(root, len(found), time.perf_counter() - started)
+        return found
+
+
+def edit_diagnostics(root: Path, rel: str, text: str, encoding=UTF16,
+                     propagations: Optional[Propagations] = None) -> list[lsp.Diagnostic]:
     """Hints where the edits feature has something for this document: a suggested edit of one
     of its functions, or a place where the user's uncommitted edit (working tree against HEAD)
-    fits too. Each carries the WorkspaceEdit(s) its code actions apply."""
+    fits too. Each carries the WorkspaceEdit(s) its code actions apply. ``propagations``: the
+    server's cache of the propagation runs (without it, one run per call)."""
     from codeintel.edits.propagate import propagate
     from codeintel.edits.suggest import suggest_for_file
 
@@ -92,7 +128,7 @@ def edit_diagnostics(root: Path, rel: str, text: str, encoding=UTF16) -> list[ls
         out.append(_hint(lines, s, f"suggested edit ({s.source}, {s.confidence:.2f}): {s.reason}",
                          SUGGESTED_EDIT, [action], encoding))
     try:
-        spread = propagate(root)
+        spread = propagations.get(root) if propagations is not None else propagate(root)
     except Exception:  # noqa: BLE001 - no git, no index yet: no propagation hints
         spread = []
     if spread:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from pygls.uris import from_fs_path
+
 from codeintel.store import Store, StoreError, store_path
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ class Settings:
     near_duplicates: bool = True
     suggested_edits: bool = True
     clones_threshold: Optional[float] = None
+    references_limit: Optional[int] = None    # references.maxResults: None (or 0) answers every use
 
     def update(self, section: object) -> list[str]:
         """Apply a client's settings (nested or dotted keys, camelCase); bad values are
@@ -39,7 +42,7 @@ class Settings:
         if not isinstance(section, dict):
             return problems
         flat = dict(section)
-        for group in ("index", "merge", "diagnostics", "completion", "clones"):
+        for group in ("index", "merge", "diagnostics", "completion", "clones", "references"):
             if isinstance(flat.get(group), dict):
                 for key, value in flat.pop(group).items():
                     flat[f"{group}.{key}"] = value
@@ -63,6 +66,10 @@ class Settings:
                     if not 0.0 < value <= 1.0:
                         raise ConfigError("must be above 0 and at most 1")
                     self.clones_threshold = value
+                elif key == "references.maxResults" and value is not None:
+                    if isinstance(value, bool) or int(value) != value or value < 0:
+                        raise ConfigError("must be a whole number, 0 for no limit")
+                    self.references_limit = int(value) or None
                 elif key.startswith("completion.") and value is not None:
                     self.completion[_snake(key.split(".", 1)[1])] = value
             except (ConfigError, TypeError, ValueError) as exc:
@@ -85,6 +92,7 @@ class Folder:
         self.settings = Settings()
         self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"codeintel-write-{self.root.name}")
         self.closing = threading.Event()          # set on shutdown: a running index job stops
+        self._uris: dict[str, str] = {}
         self._lock = threading.Lock()
         try:
             from codeintel.config import load_index_settings
@@ -122,6 +130,14 @@ class Folder:
 
     def relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.root).as_posix()
+
+    def uri(self, rel: str) -> str:
+        """The file URI of a path relative to the folder (remembered: an answer of references
+        names hundreds of files, and building a URI costs tens of microseconds)."""
+        uri = self._uris.get(rel)
+        if uri is None:
+            uri = self._uris[rel] = from_fs_path(str(self.root / rel))
+        return uri
 
     # ---------------------------------------------------------------- writes (one thread)
     def submit(self, job: Callable[[Store], object]) -> Future:

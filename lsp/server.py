@@ -12,7 +12,11 @@ units (UTF-16 unless negotiated otherwise) here, at the edge.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import json
 import logging
+import os
+import select
 import sqlite3
 import threading
 import uuid
@@ -23,15 +27,17 @@ from typing import Optional
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from codeintel import __version__
-from codeintel.store import StoreError, find_store
+from codeintel.store import Store, StoreError, find_store, store_path
 
 from . import commands
 from .completion import Cancellation
+from .findings import Propagations
 from .documents import OpenDocument
 from .folders import Folder, Settings
 from .merge import MergeResolvers, conflict_diagnostics
@@ -52,9 +58,79 @@ class _BadRequest:
         self.id, self.method, self.error = msg_id, method, error
 
 
+class WholeWriter:
+    """The server's stdout, written so that every message goes out whole. A pipe's file status
+    is shared with every process that inherited it, and one that makes it non-blocking (a child
+    process, a terminal multiplexer) turns a large message (a references answer of megabytes)
+    into a partial write and BlockingIOError: the rest of the stream would be garbage to the
+    client. Here a full pipe is waited on (select) and the write resumed."""
+
+    def __init__(self, stdout):
+        self._stdout = stdout
+        self._fd = stdout.fileno()
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._stdout.close()
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            self._stdout.flush()
+            view = memoryview(data)
+            while view:
+                try:
+                    view = view[os.write(self._fd, view):]
+                except BlockingIOError:
+                    select.select([], [self._fd], [])
+
+
+class RawJson:
+    """A result that is already JSON text (a handler's answer of thousands of locations): sent
+    as it is, not converted by cattrs and encoded again."""
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    @classmethod
+    def array(cls, items: list[str]) -> "RawJson":
+        return cls("[" + ",".join(items) + "]")
+
+
 class CodeintelProtocol(LanguageServerProtocol):
     """pygls' protocol, except that a request with malformed params gets an error response
-    (pygls would only log it, and the client would wait forever)."""
+    (pygls would only log it, and the client would wait forever), and that a ``RawJson``
+    result or progress value is written as it is."""
+
+    def set_writer(self, writer, include_headers: bool = True):
+        if isinstance(writer, StdoutWriter):
+            writer = WholeWriter(writer._stdout)
+        super().set_writer(writer, include_headers)
+
+    def _send_response(self, msg_id, result=None, error=None):
+        if error is None and isinstance(result, RawJson):
+            self._result_types.pop(msg_id, None)
+            self.send_raw('{"jsonrpc":"2.0","id":%s,"result":%s}' % (json.dumps(msg_id), result.text))
+            return
+        super()._send_response(msg_id, result, error)
+
+    def send_raw(self, body: str) -> None:
+        """Write one message whose JSON text is ``body`` (on the event loop's thread)."""
+        if self.writer is None:
+            log.error("no transport to send a message on")
+            return
+        data = body.encode(self.CHARSET)
+        if self._include_headers:
+            data = (f"Content-Length: {len(data)}\r\n"
+                    f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n").encode() + data
+        res = self.writer.write(data)
+        if inspect.isawaitable(res):
+            asyncio.ensure_future(res)
+
+    def send_progress_raw(self, token, value: RawJson) -> None:
+        """$/progress with a value that is JSON text (partial results)."""
+        self.send_raw('{"jsonrpc":"2.0","method":"$/progress","params":{"token":%s,"value":%s}}'
+                      % (json.dumps(token), value.text))
 
     def structure_message(self, data):
         try:
@@ -86,6 +162,8 @@ class CodeintelServer(LanguageServer):
         self.read_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="codeintel-read")
         # the learned features' hints read the whole index: one at a time, never in the way of reads
         self.findings_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codeintel-findings")
+        self.propagations = Propagations(on_run=self._propagation_ran)
+        self._findings_loop: Optional[asyncio.AbstractEventLoop] = None   # where findings are published
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._resolutions: dict[tuple[str, Optional[int]], object] = {}
         self._folder_lock = threading.Lock()
@@ -151,7 +229,7 @@ class CodeintelServer(LanguageServer):
     def uri_of(self, folder: Optional[Folder], doc: OpenDocument, rel: Optional[str]) -> str:
         if rel is None or rel == doc.rel:
             return doc.uri
-        return from_fs_path(str(folder.root / rel)) if folder is not None else doc.uri
+        return folder.uri(rel) if folder is not None else doc.uri
 
     def at(self, params) -> tuple[Optional[OpenDocument], object, int, int]:
         """The document of a text-document-position request, its folder's store (None outside
@@ -272,7 +350,7 @@ class CodeintelServer(LanguageServer):
                 self.publish_diagnostics(doc)
             return
         text, version = doc.data.decode("utf-8", "surrogateescape"), doc.version
-        loop = asyncio.get_running_loop()
+        loop = self._findings_loop = asyncio.get_running_loop()
 
         encoding = self.encoding
 
@@ -285,7 +363,8 @@ class CodeintelServer(LanguageServer):
             for wanted, what, make in (
                     (settings.near_duplicates, "near-duplicate",
                      lambda: near_duplicate_diagnostics(folder.root, rel, text, settings.clones_threshold, encoding)),
-                    (settings.suggested_edits, "suggested-edit", lambda: edit_diagnostics(folder.root, rel, text, encoding))):
+                    (settings.suggested_edits, "suggested-edit",
+                     lambda: edit_diagnostics(folder.root, rel, text, encoding, self.propagations))):
                 if not wanted:
                     continue
                 try:
@@ -299,6 +378,14 @@ class CodeintelServer(LanguageServer):
                 loop.call_soon_threadsafe(self._set_findings, doc.uri, version, run, fut.result())
 
         self.findings_pool.submit(compute).add_done_callback(done)
+
+    def _propagation_ran(self, root: Path, suggestions: int, seconds: float) -> None:
+        """Tell the client's log (window/logMessage) of each real run of the edit propagation."""
+        message = (f"codeintel: edit propagation in {root.name}: {suggestions} place(s) where your edit fits "
+                   f"({seconds:.2f} s, run {self.propagations.runs})")
+        if self._findings_loop is not None:
+            self._findings_loop.call_soon_threadsafe(
+                self.window_log_message, lsp.LogMessageParams(lsp.MessageType.Log, message))
 
     def _set_findings(self, uri: str, version: Optional[int], run: int, findings: list) -> None:
         doc = self.documents.get(uri)
@@ -346,6 +433,20 @@ class CodeintelServer(LanguageServer):
             return
         await self.index_with_progress(folder, f"Indexing {folder.root.name}" if fresh
                                        else f"Refreshing the index of {folder.root.name}", history=False)
+        self.read_pool.submit(self._warm_line_indexes, folder)
+
+    def _warm_line_indexes(self, folder: Folder) -> None:
+        """Build the line index of each indexed file ahead of the first references request
+        (``navigation.warm_line_indexes``), on a connection of its own."""
+        from codeintel.navigation import warm_line_indexes
+
+        try:
+            with Store.open(store_path(folder.root), create=False) as store:
+                built = warm_line_indexes(store, stop=folder.closing.is_set)
+        except (StoreError, sqlite3.Error) as exc:
+            log.warning("%s: line indexes not prepared (%s)", folder.root, exc)
+            return
+        log.info("%s: line indexes of %d files prepared", folder.root, built)
 
     async def index_with_progress(self, folder: Folder, title: str, history: bool) -> dict:
         progress = self.progress(title)

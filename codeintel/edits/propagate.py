@@ -10,6 +10,7 @@ server can call both directly; the CLI prints them as diffs and applies the chos
 """
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,17 @@ def resolve_base(root: Path, against: str = "HEAD", branch: Optional[str] = None
     if proc.returncode:
         raise PropagationError(f"{against!r} is not a commit in {root}")
     return proc.stdout.decode().strip()
+
+
+def worktree_state(root: Path, against: str = "HEAD", branch: Optional[str] = None) -> str:
+    """A digest of what ``user_edits`` reads: the commit compared with and the work tree's diff
+    against it. The same digest means the same edits (a cache of ``propagate`` keys on it, with
+    the index's version: the other files are read from the index and the disk)."""
+    base = resolve_base(Path(root), against, branch)
+    proc = _git(Path(root), "diff", "--no-ext-diff", "--no-color", "--binary", "--no-renames", base, "--")
+    if proc.returncode:
+        raise PropagationError(f"git diff failed: {proc.stderr.decode(errors='replace').strip()}")
+    return hashlib.sha1(base.encode() + b"\0" + proc.stdout).hexdigest()
 
 
 def user_edits(root: Path, against: str = "HEAD", branch: Optional[str] = None, idioms=None) -> list[UserEdit]:

@@ -474,12 +474,43 @@ class Store(SummaryQueries, CloneQueries, FunctionQueries):
     def reference_sites(self, name: str, exclude_path: Optional[str] = None) -> Iterator[tuple[str, bytes, list[int]]]:
         """(path, content, byte offsets) of each file that uses identifier ``name``, in path
         order; each file's content is read only when the caller gets that far."""
-        sites = self.conn.execute(
-            "SELECT f.id, f.path, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
-            " WHERE r.name = ? AND f.path IS NOT ? ORDER BY f.path", (name, exclude_path)).fetchall()
-        for file_id, path, blob in sites:
+        for file_id, path, _blob, positions in self.reference_files(name, exclude_path):
             row = self.conn.execute("SELECT content FROM files WHERE id=?", (file_id,)).fetchone()
-            yield path, (row[0] if row else None) or b"", unpack_offsets(blob)
+            yield path, (row[0] if row else None) or b"", unpack_offsets(positions)
+
+    def reference_files(self, name: str, exclude_path: Optional[str] = None) -> list[tuple[int, str, str, bytes]]:
+        """(file id, path, blob id, packed byte offsets: ``unpack_offsets``) of each file that uses
+        identifier ``name``, in path order, without reading any content (``contents_by_id``
+        reads it, for the files whose line tables a caller has not cached by blob id)."""
+        return self.conn.execute(
+            "SELECT f.id, f.path, f.blob, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
+            " WHERE r.name = ? AND f.path IS NOT ? ORDER BY f.path", (name, exclude_path)).fetchall()
+
+    def contents_by_id(self, file_ids: Iterable[int]) -> dict[int, tuple[Optional[str], bytes]]:
+        """{file id: (blob id, content)} of the files that still exist (a file re-indexed since its
+        id was read has a new id: it is missing here)."""
+        out: dict[int, tuple[Optional[str], bytes]] = {}
+        ids = list(file_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            out.update((file_id, (blob, content or b"")) for file_id, blob, content in self.conn.execute(
+                f"SELECT id, blob, content FROM files WHERE id IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def file_blobs(self, paths: Iterable[str]) -> dict[str, tuple[int, Optional[str]]]:
+        """{path: (file id, blob id)} of the indexed ones among ``paths``."""
+        out: dict[str, tuple[int, Optional[str]]] = {}
+        wanted = list(dict.fromkeys(paths))
+        for i in range(0, len(wanted), 500):
+            part = wanted[i:i + 500]
+            out.update((path, (file_id, blob)) for file_id, path, blob in self.conn.execute(
+                f"SELECT id, path, blob FROM files WHERE path IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def file_ids_and_blobs(self) -> list[tuple[int, str, Optional[str]]]:
+        """(file id, path, blob id) of every file with content, in path order."""
+        return self.conn.execute(
+            "SELECT id, path, blob FROM files WHERE content IS NOT NULL ORDER BY path").fetchall()
 
     def names_with_prefix(self, prefix: str, limit: int = 50) -> list[tuple[str, Optional[str], int]]:
         """Identifiers starting with ``prefix`` (case-sensitive, by the name indexes): (name, the kind

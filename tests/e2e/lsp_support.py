@@ -143,16 +143,26 @@ def open_doc(client: LanguageClient, path: Path, text: str | None = None, langua
 
 class RawClient:
     """`codeintel lsp` driven byte by byte: for malformed input that no LSP client library sends.
-    Requests from the server (configuration, progress, registration) are answered with null."""
+    Requests from the server (configuration, progress, registration) are answered with null, or
+    with ``answers[method]`` when given."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, answers: dict | None = None, nonblocking_stdout: bool = False):
+        self.answers = answers or {}
         import subprocess
         import threading
 
+        stdout = subprocess.PIPE
+        if nonblocking_stdout:   # the server's end of its stdout pipe made non-blocking, as some parents do
+            read_end, stdout = os.pipe()
+            os.set_blocking(stdout, False)
         self.proc = subprocess.Popen([sys.executable, "-m", "codeintel", "lsp"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=server_env(), cwd=root)
+                                     stdout=stdout, stderr=subprocess.PIPE, env=server_env(), cwd=root)
+        if nonblocking_stdout:
+            os.close(stdout)
+            self.proc.stdout = os.fdopen(read_end, "rb")
         self.messages: list[dict] = []
         self._cond = threading.Condition()
+        self._write_lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.root = root
@@ -173,14 +183,15 @@ class RawClient:
                     break
             message = json.loads(out.read(length))
             if "method" in message and "id" in message:   # a request from the server
-                self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+                self.send({"jsonrpc": "2.0", "id": message["id"], "result": self.answers.get(message["method"])})
             with self._cond:
                 self.messages.append(message)
                 self._cond.notify_all()
 
     def send_bytes(self, body: bytes) -> None:
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        self.proc.stdin.flush()
+        with self._write_lock:     # the reader thread answers the server's requests meanwhile
+            self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.proc.stdin.flush()
 
     def send(self, message: dict) -> None:
         import json

@@ -168,3 +168,51 @@ async def test_the_users_edit_is_offered_where_it_fits_too_and_everywhere(tmp_pa
         (api_edit,) = everywhere.edit.changes[api]
         assert api_edit.new_text == "def load_all(urls):\n    return [fetch(u, timeout=10) for u in urls]"
         assert api_edit.range.start.line == 5
+
+
+async def test_opening_many_documents_runs_the_propagation_once_per_work_tree_state(tmp_path):
+    repo = init_repo(tmp_path / "repo")
+    (repo / "api.py").write_text(FETCH)
+    workers = {f"worker_{i}.py": f"def run_{i}(job):\n    page = fetch(job.url_{i})\n    return page\n"
+               for i in range(4)}
+    for name, text in workers.items():
+        (repo / name).write_text(text)
+    commit_all(repo, "first")
+    cli("index", repo, "--quiet", check=0)
+    (repo / "api.py").write_text(FETCH.replace("data = fetch(url)", "data = fetch(url, timeout=10)"))
+
+    def runs() -> list[str]:
+        return [m.message for m in client.log_messages if "edit propagation" in m.message]
+
+    def hints(doc) -> list:
+        return [d for d in client.diagnostics.get(doc, []) if d.code == "propagated-edit"]
+
+    async with lsp_session(repo) as client:
+        # the start-up refresh re-indexes api.py (edited since it was indexed): a new index version
+        await until(lambda: any(isinstance(v, lsp.WorkDoneProgressEnd)
+                                for values in client.progress_reports.values() for v in values))
+        docs = [open_doc(client, repo / name) for name in workers]
+        for doc in docs:     # every document got its hint...
+            await until(lambda: hints(doc))
+        assert len(runs()) == 1, runs()      # ...from one run of the propagation
+        assert "5 place(s)" in runs()[0], runs()     # load_all and the four workers
+
+        # the user changes the edit and saves: the work tree's diff differs, so it runs again
+        api = open_doc(client, repo / "api.py")
+        changed = FETCH.replace("data = fetch(url)", "data = fetch(url, retries=3)")
+        (repo / "api.py").write_text(changed)
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(uri=api, version=2), [lsp.TextDocumentContentChangeWholeDocument(changed)]))
+        client.text_document_did_save(lsp.DidSaveTextDocumentParams(lsp.TextDocumentIdentifier(api)))
+        await until(lambda: len(runs()) >= 2)
+        client.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(docs[0])))
+        again = open_doc(client, repo / "worker_0.py", version=3)
+        await until(lambda: any("retries=3" in str(d.data) for d in hints(again)))
+        # once the saved buffer is in the index too, reopening with nothing changed runs nothing
+        await asyncio.sleep(1.0)
+        settled = len(runs())
+        client.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(docs[1])))
+        reopened = open_doc(client, repo / "worker_1.py", version=3)
+        await until(lambda: any("retries=3" in str(d.data) for d in hints(reopened)))
+        await asyncio.sleep(0.5)
+        assert len(runs()) == settled, runs()

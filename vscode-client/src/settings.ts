@@ -39,6 +39,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     { key: 'diagnostics.nearDuplicates', scope: 'server', default: true },
     { key: 'diagnostics.suggestedEdits', scope: 'server', default: true },
     { key: 'clones.threshold', scope: 'server', default: null, unset: null },
+    { key: 'references.maxResults', scope: 'server', default: 0 },
 ];
 
 /** Client-only settings that decide how the server process is started; changing one restarts it. */

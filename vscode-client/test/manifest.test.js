@@ -31,6 +31,7 @@ const SERVER_SETTING_KEYS = [
     'diagnostics.nearDuplicates',
     'diagnostics.suggestedEdits',
     'clones.threshold',
+    'references.maxResults',
 ];
 
 test('the contributed commands are exactly the registered ones, with their palette titles', () => {
