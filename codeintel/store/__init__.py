@@ -295,8 +295,9 @@ class Store(SummaryQueries, CloneQueries, FunctionQueries):
         of every 1000 pages (an interrupted run just leaves a longer WAL, still consistent).
 
         Into a store that holds no files yet (a first run), the rows go in without the
-        secondary indexes of the per-file tables: those are dropped first and built once at
-        the end from the finished tables, cheaper than keeping them up to date row by row.
+        secondary indexes of the per-file tables on names (those on file_id stay): they are
+        dropped first and built once at the end from the finished tables, cheaper than keeping
+        them up to date row by row.
         Their definitions wait in ``meta`` meanwhile, so after a run that was killed the
         next run (or a schema migration) builds them; queries meanwhile still work, only
         slower."""
@@ -320,6 +321,10 @@ class Store(SummaryQueries, CloneQueries, FunctionQueries):
             tables = ", ".join("?" * len(_PER_FILE_TABLES))
             rows = c.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
                              f" AND tbl_name IN ({tables}) ORDER BY name", _PER_FILE_TABLES).fetchall()
+            # the indexes on file_id stay: rows arrive in nearly increasing file_id order, so
+            # keeping them costs little, spread over the workers, and the serial build at the
+            # end is shorter (measured on the stdlib: 0.45 s instead of 0.65 s)
+            rows = [(name, sql) for name, sql in rows if not _ON_FILE_ID.search(sql)]
             if not rows:
                 return
             c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
@@ -592,13 +597,6 @@ class Store(SummaryQueries, CloneQueries, FunctionQueries):
         row = self.conn.execute("SELECT blob FROM files WHERE path=?", (path,)).fetchone()
         return row[0] if row else None
 
-    def file_symbols(self, path: str) -> list[dict]:
-        """The definitions of one file in source order."""
-        cols = ("name", "qualname", "kind", "start_line", "end_line", "start_byte", "end_byte", "signature")
-        return [dict(zip(cols, row)) for row in self.conn.execute(
-            "SELECT s.name, s.qualname, s.kind, s.start_line, s.end_line, s.start_byte, s.end_byte, s.signature"
-            " FROM symbols s JOIN files f ON f.id = s.file_id WHERE f.path = ? ORDER BY s.start_byte", (path,))]
-
     def file_identifiers(self, path: str) -> list[tuple[str, int]]:
         """The identifiers one file uses, most used first, with their counts."""
         return [tuple(row) for row in self.conn.execute(
@@ -782,6 +780,7 @@ _SYMBOL_COLS = ("id", "name", "qualname", "kind", "path", "language", "start_lin
 # the tables write_files fills, whose secondary indexes a first run builds at the end
 _PER_FILE_TABLES = ("files", "symbols", "imports", "refs", "chunks")
 _DEFERRED_INDEXES = "deferred_indexes"   # meta key: JSON list of CREATE INDEX statements
+_ON_FILE_ID = re.compile(r"\(\s*file_id\s*\)")
 _IF_NOT_EXISTS = re.compile(r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?!IF\s)", re.IGNORECASE)
 
 
