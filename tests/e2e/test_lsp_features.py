@@ -12,7 +12,7 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 
 from conftest import commit_all, git, init_repo
-from lsp_support import APP, lsp_session, make_repo, open_doc, position_of, until as _until
+from lsp_support import APP, apply_text_edit, lsp_session, make_repo, open_doc, position_of, until as _until
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
 
@@ -132,7 +132,7 @@ async def test_threshold_from_workspace_configuration_lets_the_model_resolve(tmp
         action = actions[0]
         assert action.title == "Resolve conflicts with codeintel (1 of 1)" and action.disabled is None
         (edit,) = action.edit.changes[doc]
-        resolved = _apply(text, edit)
+        resolved = apply_text_edit(text, edit)
         assert "<<<<<<<" not in resolved and ">>>>>>>" not in resolved
         assert resolved.startswith('import os\n\n\ndef handler(request):\n    value = request.get("k")\n')
         assert resolved.endswith("    return value\n")
@@ -164,14 +164,6 @@ async def _until_value(make, good, timeout: float = 30.0):
             return value
         await asyncio.sleep(0.2)
     raise AssertionError(f"timed out; last value {value!r}")
-
-
-def _apply(text: str, edit: lsp.TextEdit) -> str:
-    lines = text.splitlines(keepends=True)
-
-    def offset(pos: lsp.Position) -> int:
-        return sum(len(l) for l in lines[:pos.line]) + pos.character   # ASCII text here
-    return text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
 
 
 async def test_missing_merge_model_degrades_with_a_reason(tmp_path):

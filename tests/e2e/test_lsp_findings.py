@@ -4,13 +4,12 @@ setting that turns them off."""
 from __future__ import annotations
 
 import asyncio
-from typing import Union
 
 import pytest
 from lsprotocol import types as lsp
 
 from conftest import cli, commit_all, init_repo
-from lsp_support import lsp_session, open_doc, until, uri
+from lsp_support import decode_code_actions_as_such, lsp_session, open_doc, until, uri
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
 
@@ -61,22 +60,10 @@ def _repo(tmp_path):
     return repo
 
 
-def _decode_code_actions_as_such(client) -> None:
-    """lsprotocol's client side decodes a CodeAction that carries a command as a Command (NOTES.md):
-    tell the two apart by the shape of ``command``."""
-    converter = client.protocol._converter
-
-    def hook(obj, _type):
-        is_action = isinstance(obj.get("command"), dict) or "kind" in obj or "edit" in obj
-        return converter.structure(obj, lsp.CodeAction if is_action else lsp.Command)
-
-    converter.register_structure_hook(Union[lsp.Command, lsp.CodeAction], hook)
-
-
 async def test_near_duplicate_hint_related_information_and_open_action(tmp_path):
     repo = _repo(tmp_path)
     async with lsp_session(repo) as client:
-        _decode_code_actions_as_such(client)
+        decode_code_actions_as_such(client)
         doc = open_doc(client, repo / "report.py")
         hints = await until(lambda: [d for d in client.diagnostics.get(doc, []) if d.code == "near-duplicate"])
         assert len(hints) == 1, hints        # `unrelated` has no copy
@@ -145,7 +132,7 @@ async def test_the_users_edit_is_offered_where_it_fits_too_and_everywhere(tmp_pa
     # the user's uncommitted edit: a timeout on one call of fetch
     (repo / "api.py").write_text(FETCH.replace("data = fetch(url)", "data = fetch(url, timeout=10)"))
     async with lsp_session(repo) as client:
-        _decode_code_actions_as_such(client)
+        decode_code_actions_as_such(client)
         doc = open_doc(client, repo / "jobs.py")
         hints = await until(lambda: [d for d in client.diagnostics.get(doc, []) if d.code == "propagated-edit"])
         assert len(hints) == 1
