@@ -64,6 +64,8 @@ from pygls.lsp.client import LanguageClient  # noqa: E402
 from pygls.protocol import LanguageServerProtocol  # noqa: E402
 from pygls.uris import from_fs_path  # noqa: E402
 
+from lsp.framing import frame, read_frame  # noqa: E402
+
 IGNORED = ("__pycache__", "site-packages", ".codeintel")
 BIG_LINES = 2000
 REQUEST_TIMEOUT_S = 30
@@ -317,23 +319,15 @@ class WireClient:
         self.notify("initialized", {})
 
     def _send(self, message: dict) -> None:
-        body = json.dumps(message).encode()
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.write(frame(json.dumps(message).encode()))
         self.proc.stdin.flush()
 
     def _read(self) -> None:
-        out = self.proc.stdout
         while True:
-            length = None
-            while True:
-                line = out.readline()
-                if not line:
-                    return
-                if line in (b"\r\n", b"\n"):
-                    break
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            message = json.loads(out.read(length))
+            body = read_frame(self.proc.stdout)
+            if body is None:
+                return
+            message = json.loads(body)
             arrived = time.perf_counter()
             if "method" in message:
                 if "id" in message:

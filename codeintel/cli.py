@@ -583,6 +583,28 @@ def eval_clones(labelled, split, limit, language, pairs, root):
     _emit_json(out)
 
 
+def eval_model(feature: str, model_dir: Optional[str], root: Path):
+    """The model an ``eval FEATURE`` run scores: the ``--model`` folder (refused with exit 2 when
+    it is not a usable model of that feature), else the active one if usable, else None."""
+    from .models.registry import active_model, read_model_dir
+
+    info = read_model_dir(model_dir, feature, "given") if model_dir else active_model(feature, root)
+    if model_dir and not info.usable:
+        raise Failure(f"{model_dir}: not a usable {feature} model ({info.problem})", EXIT_USAGE)
+    return info if info is not None and info.usable else None
+
+
+def read_case_file(cases_file: str, read_cases) -> list:
+    """The cases of an ``eval … --cases FILE`` run, read by the feature's ``read_cases``; a
+    missing or empty file is refused with exit 2."""
+    if not Path(cases_file).is_file():
+        raise Failure(f"{cases_file}: no such file", EXIT_USAGE)
+    cases = read_cases(Path(cases_file))
+    if not cases:
+        raise Failure(f"{cases_file}: no cases", EXIT_USAGE)
+    return cases
+
+
 @eval_.command("completion")
 @click.option("--repo", "repo", type=click.Path(file_okay=False), required=True,
               help="The repository to hold files out of; with --cases, the context directory (the repository "
@@ -611,22 +633,14 @@ def eval_completion(repo, cases_file, holdout, max_files, per_file, max_cases, s
     if not root.is_dir():
         raise Failure(f"{repo}: no such directory", EXIT_USAGE)
     predictor, model_name = None, None
-    if not no_model:
+    info = None if no_model else eval_model("completion", model_dir, root)
+    if info is not None:
         from .completion.fid import load_predictor
-        from .models.registry import active_model, read_model_dir
 
-        info = read_model_dir(model_dir, "completion", "given") if model_dir else active_model("completion", root)
-        if model_dir and not info.usable:
-            raise Failure(f"{model_dir}: not a usable completion model ({info.problem})", EXIT_USAGE)
-        if info is not None and info.usable:
-            predictor, model_name = load_predictor(info), str(info.path)
+        predictor, model_name = load_predictor(info), str(info.path)
     try:
         if cases_file:
-            if not Path(cases_file).is_file():
-                raise Failure(f"{cases_file}: no such file", EXIT_USAGE)
-            cases = read_cases(Path(cases_file))
-            if not cases:
-                raise Failure(f"{cases_file}: no cases", EXIT_USAGE)
+            cases = read_case_file(cases_file, read_cases)
             report = evaluate_cases(cases, root, model=predictor, keep_predictions=predictions)
         else:
             report = evaluate_repository(root, holdout=holdout, max_files=max_files, per_file=per_file,

@@ -198,27 +198,18 @@ def eval_sketch_cmd(repo, cases_file, holdout, max_cases, seed, beams, model_dir
     root = Path(repo)
     if not root.is_dir():
         raise cli.Failure(f"{repo}: no such directory", cli.EXIT_USAGE)
-    predictor, info = None, None
-    if not no_model:
-        from ..models.registry import active_model, read_model_dir
+    predictor = None
+    info = None if no_model else cli.eval_model("sketch", model_dir, root)
+    if info is not None:
+        from .model import load_predictor
 
-        info = read_model_dir(model_dir, "sketch", "given") if model_dir else active_model("sketch", root)
-        if model_dir and not info.usable:
-            raise cli.Failure(f"{model_dir}: not a usable sketch model ({info.problem})", cli.EXIT_USAGE)
-        if info is not None and info.usable:
-            from .model import load_predictor
-
-            try:
-                predictor = load_predictor(info)
-            except (ValueError, KeyError, RuntimeError) as exc:
-                raise cli.Failure(f"{info.path}: cannot load the sketch model ({exc})", cli.EXIT_USAGE) from None
+        try:
+            predictor = load_predictor(info)
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise cli.Failure(f"{info.path}: cannot load the sketch model ({exc})", cli.EXIT_USAGE) from None
     try:
         if cases_file:
-            if not Path(cases_file).is_file():
-                raise cli.Failure(f"{cases_file}: no such file", cli.EXIT_USAGE)
-            cases = read_cases(Path(cases_file))
-            if not cases:
-                raise cli.Failure(f"{cases_file}: no cases", cli.EXIT_USAGE)
+            cases = cli.read_case_file(cases_file, read_cases)
             report = evaluate_cases(cases, root, predictor=predictor, n_beams=beams, keep_predictions=predictions)
             case_paths = {c.path for c in cases}
         else:

@@ -170,18 +170,13 @@ class RawClient:
     def _read(self) -> None:
         import json
 
-        out = self.proc.stdout
+        from lsp.framing import read_frame
+
         while True:
-            length = None
-            while True:
-                line = out.readline()
-                if not line:
-                    return
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-                if line in (b"\r\n", b"\n"):
-                    break
-            message = json.loads(out.read(length))
+            body = read_frame(self.proc.stdout)
+            if body is None:
+                return
+            message = json.loads(body)
             if "method" in message and "id" in message:   # a request from the server
                 self.send({"jsonrpc": "2.0", "id": message["id"], "result": self.answers.get(message["method"])})
             with self._cond:
@@ -189,8 +184,10 @@ class RawClient:
                 self._cond.notify_all()
 
     def send_bytes(self, body: bytes) -> None:
+        from lsp.framing import frame
+
         with self._write_lock:     # the reader thread answers the server's requests meanwhile
-            self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.proc.stdin.write(frame(body))
             self.proc.stdin.flush()
 
     def send(self, message: dict) -> None:
@@ -255,3 +252,16 @@ def apply_text_edit(text: str, edit: lsp.TextEdit) -> str:
     def offset(pos: lsp.Position) -> int:
         return sum(len(l) for l in lines[:pos.line]) + pos.character
     return text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
+
+
+def record_applied_edits(client) -> list:
+    """Answer the server's workspace/applyEdit requests as applied, and return the list the
+    edits they carried are appended to."""
+    applied = []
+
+    @client.feature(lsp.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: lsp.ApplyWorkspaceEditParams):
+        applied.append(params.edit)
+        return lsp.ApplyWorkspaceEditResult(applied=True)
+
+    return applied

@@ -12,7 +12,7 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 
 from conftest import commit_all, git, init_repo
-from lsp_support import APP, apply_text_edit, lsp_session, make_repo, open_doc, position_of, until as _until
+from lsp_support import APP, apply_text_edit, lsp_session, record_applied_edits, make_repo, open_doc, position_of, until as _until
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
 
@@ -138,12 +138,7 @@ async def test_threshold_from_workspace_configuration_lets_the_model_resolve(tmp
         assert resolved.endswith("    return value\n")
         assert edit.range.start.line == text.splitlines().index(next(l for l in text.splitlines() if l.startswith("<<<")))
         # the same through executeCommand: the server asks the client to apply it
-        applied = []
-
-        @client.feature(lsp.WORKSPACE_APPLY_EDIT)
-        def apply_edit(params: lsp.ApplyWorkspaceEditParams):
-            applied.append(params.edit)
-            return lsp.ApplyWorkspaceEditResult(applied=True)
+        applied = record_applied_edits(client)
 
         result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
             command="codeintel.resolveConflicts", arguments=[doc]))

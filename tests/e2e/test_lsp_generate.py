@@ -10,7 +10,7 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 
 from lsp_support import apply_text_edit as _apply, decode_code_actions_as_such as _decode_code_actions_as_such
-from lsp_support import lsp_session, open_doc
+from lsp_support import lsp_session, open_doc, record_applied_edits
 from sketch_repo import FILES, make_sketch_repo
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
@@ -66,12 +66,7 @@ async def test_generate_code_action_and_command(tmp_path, no_models):
         assert not [a for a in (await _actions(client, doc, 1)) or [] if a.title.startswith("Generate")]
 
         # the command: the server asks the client to apply the same edit
-        applied = []
-
-        @client.feature(lsp.WORKSPACE_APPLY_EDIT)
-        def apply_edit(params: lsp.ApplyWorkspaceEditParams):
-            applied.append(params.edit)
-            return lsp.ApplyWorkspaceEditResult(applied=True)
+        applied = record_applied_edits(client)
 
         result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
             command="codeintel.generate", arguments=[doc, stub_line]))
