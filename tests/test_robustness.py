@@ -190,3 +190,38 @@ def test_an_older_index_is_migrated_in_place(tmp_path):
     assert stats["schema_version"] == SCHEMA_VERSION and stats["symbols"] == {"function": 1}
     conn = sqlite3.connect(root / ".codeintel" / "index.db")
     assert conn.execute("SELECT count(*) FROM merge_decisions").fetchone() == (0,)
+
+
+def _open_new_store(path: str, barrier, results) -> None:
+    from codeintel.store import Store
+
+    barrier.wait()
+    try:
+        Store.open(path).close()
+        results.put("ok")
+    except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_creating_the_same_new_store_at_once_all_open_it(tmp_path):
+    """Two indexing runs (or a run and the language server) may create the store at the same
+    moment; switching a new database to WAL takes a lock SQLite does not wait for."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    failures = []
+    for round_ in range(15):
+        path = str(tmp_path / f"r{round_}" / ".codeintel" / "index.db")
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        procs = [ctx.Process(target=_open_new_store, args=(path, barrier, results)) for _ in range(4)]
+        for proc in procs:
+            proc.start()
+        outcomes = [results.get(timeout=60) for _ in procs]
+        for proc in procs:
+            proc.join(timeout=60)
+        failures += [r for r in outcomes if r != "ok"]
+        conn = sqlite3.connect(path)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+        conn.close()
+    assert not failures, failures[:3]
