@@ -558,9 +558,14 @@ def eval_merge(data, model_dir, threshold, repo):
 @click.option("--pairs", type=click.Path(dir_okay=False), default=None,
               help="CSV with original,candidate,is_plagiarism,level (ROC-AUC per level); needs --root.")
 @click.option("--root", type=click.Path(), default=None, help="Folder the paths of --pairs are relative to.")
-def eval_clones(labelled, split, limit, language, pairs, root):
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A clones model folder to score too (default: the active clones model, if any).")
+@click.option("--no-model", is_flag=True, help="Score the baselines only.")
+@repo_option
+def eval_clones(labelled, split, limit, language, pairs, root, model_dir, no_model, repo):
     """MAP@R (labelled programs) and ROC-AUC per level (plagiarism pairs) of each clone scorer, as JSON."""
-    from .clones.evaluate import EvalInputError, evaluate_pairs, evaluate_retrieval, read_labelled, read_pairs
+    from .clones.evaluate import (EvalInputError, evaluate_pairs, evaluate_retrieval, model_scorers, read_labelled,
+                                  read_pairs)
 
     if not labelled and not pairs:
         raise Failure("give --labelled FILE.jsonl and/or --pairs FILE.csv --root DIR", EXIT_USAGE)
@@ -571,13 +576,18 @@ def eval_clones(labelled, split, limit, language, pairs, root):
 
         if language not in language_names():
             raise Failure(f"unknown language {language!r}; choose from {', '.join(language_names())}", EXIT_USAGE)
-    out = {}
+    info = None if no_model else eval_model("clones", model_dir, Path(repo) if repo else Path.cwd())
+    retrieval_extra, pairs_extra = model_scorers(info.path) if info is not None else ({}, {})
+    out = {"model": None if info is None else {"path": str(info.path), "source": info.source,
+                                               "corpora": info.meta.get("corpora"), "split": info.meta.get("split")}}
     try:
         if labelled:
             records = read_labelled(labelled, split, limit)
-            out["retrieval"] = {"data": labelled, "split": split, **evaluate_retrieval(records, language)}
+            out["retrieval"] = {"data": labelled, "split": split,
+                                **evaluate_retrieval(records, language, extra=retrieval_extra)}
         if pairs:
-            out["plagiarism"] = {"data": pairs, "root": root, **evaluate_pairs(read_pairs(pairs, root), root)}
+            out["plagiarism"] = {"data": pairs, "root": root,
+                                 **evaluate_pairs(read_pairs(pairs, root), root, extra=pairs_extra)}
     except EvalInputError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
     _emit_json(out)
@@ -983,6 +993,10 @@ _register_edits(main, train, eval_)
 from .sketch.commands import register as _register_sketch  # noqa: E402
 
 _register_sketch(main, train, eval_)
+
+from .clones.commands import register as _register_clones  # noqa: E402
+
+_register_clones(train)
 
 
 # ---------------------------------------------------------------------------------------- entry

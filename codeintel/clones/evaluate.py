@@ -232,3 +232,21 @@ def evaluate_pairs(pairs: list[dict], root: str, k: int = DEFAULT_K, window: int
         known = [v for v in per_level.values() if v is not None]
         result["scores"][name] = {"roc_auc": per_level, "macro": round(float(np.mean(known)), 4) if known else None}
     return result
+
+
+def model_scorers(model_dir) -> tuple[dict, dict]:
+    """The learned encoder at ``model_dir`` as an extra scorer of ``evaluate_retrieval``
+    (cosine matrix of all programs) and of ``evaluate_pairs`` (cosine of one pair)."""
+    from .encoder import load_encoder
+
+    encoder = load_encoder(model_dir)
+
+    def matrix(codes, langs):
+        emb = encoder.embed(codes, langs)
+        return emb @ emb.T
+
+    def pair(text_a, lang_a, text_b, lang_b):
+        emb = encoder.embed([text_a, text_b], [lang_a, lang_b])
+        return float(emb[0] @ emb[1])
+
+    return {"model": matrix}, {"model": pair}

@@ -70,8 +70,10 @@ def _is_identifier(node_type: str) -> bool:
     return node_type.endswith("identifier") or node_type in {"name", "word", "this", "self"}
 
 
-def _walk(root, comment_types: frozenset, out_kinds: list, out_starts: list, out_ends: list) -> None:
-    """Depth-first over the tree with a cursor (fast); literals are taken whole."""
+def _walk(root, comment_types: frozenset, out_kinds: list, out_starts: list, out_ends: list,
+          on_inner=None) -> None:
+    """Depth-first over the tree with a cursor (fast); literals are taken whole. ``on_inner``,
+    when given, is called with every inner node (the root included) before its children."""
     cursor = root.walk()
     while True:
         node = cursor.node
@@ -90,6 +92,8 @@ def _walk(root, comment_types: frozenset, out_kinds: list, out_starts: list, out
                 out_ends.append(node.end_byte)
         else:
             descend = True
+            if on_inner is not None:
+                on_inner(node)
         if descend and cursor.goto_first_child():
             continue
         while not cursor.goto_next_sibling():

@@ -1,0 +1,76 @@
+"""The learned clone encoder at inference: a program (or function) in, one unit vector out.
+
+The encoder (``codeintel.models.bag.BagEncoder``, trained by ``contrastive``) reads the
+program's word sequence in the representation it was trained on (``representation.words``:
+tree-sitter tokens or the linearised AST) as hashed n-grams; its output is L2-normalised, so
+the dot product of two embeddings is the learned similarity (cosine). The projection head
+that training adds (as SimCLR and MoCo do) is not part of the saved model.
+
+``active_encoder(repo_root)`` loads the repository's clones model (``codeintel train
+clones``), else the built-in one, else gives None (then clone detection uses fingerprints
+only). ``model_id`` (16 hex digits of the weights' sha256) names the weights, so stored
+embeddings of another model are never mixed with these. Weights may be stored in float16
+(the built-in model is); they are computed in float32.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..models.registry import CONFIG, WEIGHTS, active_model
+from .representation import words
+
+FEATURE = "clones"
+
+
+class CloneEncoder:
+    """A trained clones model directory, ready to embed."""
+
+    def __init__(self, directory: os.PathLike | str):
+        import torch
+
+        from ..models.bag import bag_from_config
+        from ..models.registry import load_state
+
+        self.path = Path(directory)
+        self.config = json.loads((self.path / CONFIG).read_text(encoding="utf-8"))
+        encoder_config = self.config.get("encoder", {})
+        if self.config.get("feature") != FEATURE or encoder_config.get("arch") != "bag":
+            raise ValueError(f"{self.path}: not a clones model")
+        self.representation = self.config["representation"]
+        self.max_words = int(self.config["max_words"])
+        self.encoder = bag_from_config(encoder_config)
+        self.encoder.load_state_dict({k: v.float() for k, v in load_state(self.path).items()})
+        self.encoder.eval()
+        self.dim = self.encoder.dim
+        self.model_id = hashlib.sha256((self.path / WEIGHTS).read_bytes()).hexdigest()[:16]
+        self._torch = torch
+
+    def features(self, source: bytes, language: Optional[str]) -> list[int]:
+        return self.encoder.features(words(source, language, self.representation, self.max_words))
+
+    def embed(self, sources: Sequence[bytes], languages: Sequence[Optional[str]], batch_size: int = 512) -> np.ndarray:
+        """float32 (len(sources), dim), rows L2-normalised."""
+        torch = self._torch
+        out = np.zeros((len(sources), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(sources), batch_size):
+                rows = [self.features(s, lang) for s, lang in
+                        zip(sources[start:start + batch_size], languages[start:start + batch_size])]
+                out[start:start + len(rows)] = torch.nn.functional.normalize(self.encoder(rows), dim=-1).numpy()
+        return out
+
+
+def load_encoder(directory: os.PathLike | str) -> CloneEncoder:
+    return CloneEncoder(directory)
+
+
+def active_encoder(repo_root: Optional[os.PathLike | str]) -> Optional[CloneEncoder]:
+    """The repository's clones model, else the built-in one, else None. Imports torch."""
+    info = active_model(FEATURE, repo_root)
+    return CloneEncoder(info.path) if info is not None else None

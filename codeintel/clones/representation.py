@@ -1,0 +1,68 @@
+"""The two code representations the learned clone encoder reads, as word sequences.
+
+- ``tokens``: the leaves of the tree-sitter tree in order, with their own text (names kept:
+  the model learns which ones matter), comments dropped, string literals as ``$str`` and
+  long numbers as ``$num``;
+- ``ast``: the tree linearised in pre-order: each named inner node gives its type
+  (``for_statement``, ``call_expression``…), each leaf its text as above; brackets and
+  separators, which the tree's shape already says, are left out.
+
+Both cap their length at ``max_words``. A source that does not parse still gives a sequence
+(tree-sitter keeps ERROR nodes' leaves); an unknown language falls back to the plain lexer of
+``tokens``.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from .tokens import LIT, _fallback, _parser, _walk
+
+REPRESENTATIONS = ("tokens", "ast")
+_SEPARATORS = frozenset("(){}[];,")
+_INNER = "\x00"
+
+
+def _literal_word(text: str) -> str:
+    if text[:1].isdigit() or text[:1] in "-.":
+        return text if len(text) <= 6 else "$num"
+    return "$str"
+
+
+def words(source: bytes, language: Optional[str], representation: str = "tokens", max_words: int = 512) -> list[str]:
+    """The word sequence of ``source`` in the given representation (see the module docstring)."""
+    if representation not in REPRESENTATIONS:
+        raise ValueError(f"unknown representation {representation!r}; use one of {', '.join(REPRESENTATIONS)}")
+    kinds: list = []
+    starts: list = []
+    ends: list = []
+    parser = None
+    if language:
+        try:
+            parser, comments = _parser(language)
+        except KeyError:
+            parser = None
+    ast = representation == "ast" and parser is not None
+    if parser is None:
+        _fallback(source, kinds, starts, ends)
+    else:
+        def inner(node) -> None:
+            if node.is_named:
+                kinds.append(_INNER + node.type)
+                starts.append(0)
+                ends.append(0)
+
+        _walk(parser.parse(source).root_node, comments, kinds, starts, ends, inner if ast else None)
+        if ast and kinds:
+            del kinds[0], starts[0], ends[0]          # the root (translation_unit, module…)
+    out: list[str] = []
+    for kind, start, end in zip(kinds, starts, ends):
+        if kind[:1] == _INNER:
+            out.append(kind[1:])
+            continue
+        if ast and kind in _SEPARATORS:
+            continue
+        text = source[start:end].decode("utf-8", "replace")
+        out.append(_literal_word(text) if kind == LIT else text)
+        if len(out) >= max_words:
+            break
+    return out[:max_words]
