@@ -6,6 +6,13 @@ tokenised as a slice of its file's token stream and fingerprinted. Pairs are fou
 shared fingerprints, compared in full (``fragments.compare``) and kept at or above the
 threshold; groups are the connected pairs. Functions shorter than ``min_tokens`` tokens
 (getters, one-liners) are left out, and so is a function's overlap with its own nested ones.
+
+With a learned clone encoder (``encoder``), every compared function has an embedding (cached
+in the store, see ``embeddings``), and each function's ``NEIGHBOURS`` nearest neighbours by
+cosine (``retrieval.ann``) are candidates too. A pair is reported when either signal reaches
+its threshold: fragment similarity >= ``threshold`` or learned cosine >= ``learned_threshold``;
+every pair carries both scores, which of them it reached (``signals``), and its shared
+fragments as the evidence.
 """
 from __future__ import annotations
 
@@ -14,13 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+
 from .fingerprints import DEFAULT_K, DEFAULT_WINDOW, winnow
 from .fragments import Document, compare, fingerprint_index
 from .plagiarism import union_clusters
 from .tokens import language_of, tokenize
 
 DEFAULT_THRESHOLD = 0.7
+DEFAULT_LEARNED_THRESHOLD = 0.95
 DEFAULT_MIN_TOKENS = 40
+NEIGHBOURS = 10
 
 
 @dataclass
@@ -31,6 +42,8 @@ class FunctionCopy:
     start_line: int
     end_line: int
     tokens: int
+    start_byte: int = 0
+    end_byte: int = 0
 
     def as_dict(self) -> dict:
         return {"path": self.path, "qualname": self.qualname, "kind": self.kind, "start_line": self.start_line,
@@ -44,7 +57,8 @@ def _function_docs(path: str, language: Optional[str], content: bytes, spans, mi
         part = stream.slice(start_byte, end_byte)
         if len(part) < min_tokens:
             continue
-        info = FunctionCopy(path, qualname, kind, start_line, part.line_of(max(start_byte, end_byte - 1)), len(part))
+        info = FunctionCopy(path, qualname, kind, start_line, part.line_of(max(start_byte, end_byte - 1)), len(part),
+                            start_byte, end_byte)
         yield info, Document(path, part, winnow(part, k, window))
 
 
@@ -65,8 +79,7 @@ def _pairs(infos: list, docs: list, threshold: float, max_share: int = 50):
     out = []
     indexes: dict = {}
     for (i, j), shared in counts.items():
-        a, b = infos[i], infos[j]
-        if a.path == b.path and (a.start_line <= b.start_line <= a.end_line or b.start_line <= a.start_line <= b.end_line):
+        if _nested(infos[i], infos[j]):
             continue
         if 2 * shared / max(1, len(docs[i].prints) + len(docs[j].prints)) < threshold / 2:
             continue
@@ -78,33 +91,87 @@ def _pairs(infos: list, docs: list, threshold: float, max_share: int = 50):
     return out
 
 
+def _nested(a: FunctionCopy, b: FunctionCopy) -> bool:
+    return a.path == b.path and (a.start_line <= b.start_line <= a.end_line or b.start_line <= a.start_line <= b.end_line)
+
+
+def _learned_pairs(infos: list, vectors: np.ndarray, learned_threshold: float) -> set:
+    """(i, j), i < j, of functions among each other's nearest neighbours with cosine >=
+    ``learned_threshold`` (nested functions are not pairs)."""
+    from ..retrieval.ann import VectorIndex
+
+    if len(infos) < 2:
+        return set()
+    keys, scores = VectorIndex.build(np.arange(len(infos)), vectors).search(vectors, NEIGHBOURS + 1)
+    out = set()
+    for i, (row_keys, row_scores) in enumerate(zip(keys.tolist(), scores.tolist())):
+        for j, score in zip(row_keys, row_scores):
+            if j >= 0 and j != i and score >= learned_threshold and not _nested(infos[i], infos[j]):
+                out.add((min(i, j), max(i, j)))
+    return out
+
+
+def _function_vectors(store, encoder, infos: list, sources: dict, progress) -> tuple[np.ndarray, int]:
+    """The learned vectors of the compared functions (and, into the store, of their files)."""
+    from .embeddings import file_item, repository_vectors
+
+    items = [(sources[f.path][0], f.start_byte, f.end_byte, sources[f.path][2][f.start_byte:f.end_byte],
+              sources[f.path][1]) for f in infos]
+    items += [file_item(blob, content, language) for blob, language, content in sources.values()]
+    vectors, embedded = repository_vectors(store, encoder, items, progress)
+    return vectors[:len(infos)], embedded
+
+
 def find_clones(store, threshold: float = DEFAULT_THRESHOLD, min_tokens: int = DEFAULT_MIN_TOKENS,
-                path_prefix: str = "", k: int = DEFAULT_K, window: int = DEFAULT_WINDOW) -> dict:
+                path_prefix: str = "", k: int = DEFAULT_K, window: int = DEFAULT_WINDOW, encoder=None,
+                learned_threshold: float = DEFAULT_LEARNED_THRESHOLD, progress=None) -> dict:
     """Groups of near-duplicate functions in the store (JSON-able): each group lists its
-    functions and its pairs with similarity and matched line ranges."""
+    functions and its pairs with both scores and matched line ranges."""
+    from indexer.files import git_blob_id
+
     infos, docs = [], []
     functions = 0
+    sources: dict = {}
     for path, language, content, spans in store.function_spans():
         functions += len(spans)
         for info, doc in _function_docs(path, language, content, spans, min_tokens, k, window):
             infos.append(info)
             docs.append(doc)
-    pairs = _pairs(infos, docs, threshold)
+            sources.setdefault(path, (None, language, content))
+    pairs = {(i, j): r for i, j, r in _pairs(infos, docs, threshold)}
+    vectors, embedded = None, 0
+    if encoder is not None and infos:
+        blobs = store.file_blobs(sources)
+        sources = {p: ((blobs.get(p) or (0, None))[1] or git_blob_id(c), lang, c) for p, (_, lang, c) in sources.items()}
+        vectors, embedded = _function_vectors(store, encoder, infos, sources, progress)
+        for i, j in sorted(_learned_pairs(infos, vectors, learned_threshold) - pairs.keys()):
+            pairs[(i, j)] = compare([docs[i]], [docs[j]])
     if path_prefix:
         prefix = path_prefix.rstrip("/")
         inside = lambda p: p == prefix or p.startswith(prefix + "/")  # noqa: E731
-        pairs = [p for p in pairs if inside(infos[p[0]].path) or inside(infos[p[1]].path)]
+        pairs = {key: r for key, r in pairs.items() if inside(infos[key[0]].path) or inside(infos[key[1]].path)}
+
+    def pair_dict(i: int, j: int, r) -> dict:
+        learned = None if vectors is None else round(float(vectors[i] @ vectors[j]), 4)
+        signals = [name for name, hit in (("fragments", r.similarity >= threshold),
+                                          ("learned", learned is not None and learned >= learned_threshold)) if hit]
+        return {"a": infos[i].as_dict(), "b": infos[j].as_dict(), "similarity": round(r.similarity, 4),
+                "learned_similarity": learned, "signals": signals, "fragments": [f.as_dict() for f in r.fragments]}
+
     groups = []
-    for members in union_clusters(len(infos), ((i, j) for i, j, _ in pairs)):
+    for members in union_clusters(len(infos), pairs):
         member_set = set(members)
-        group_pairs = [{"a": infos[i].as_dict(), "b": infos[j].as_dict(), "similarity": round(r.similarity, 4),
-                        "fragments": [f.as_dict() for f in r.fragments]}
-                       for i, j, r in pairs if i in member_set]
-        group_pairs.sort(key=lambda p: -p["similarity"])
+        group_pairs = [pair_dict(i, j, r) for (i, j), r in pairs.items() if i in member_set]
+        group_pairs.sort(key=lambda p: (-max(p["similarity"], p["learned_similarity"] or 0), -p["similarity"]))
+        learned = [p["learned_similarity"] for p in group_pairs if p["learned_similarity"] is not None]
         groups.append({"functions": [infos[i].as_dict() for i in members],
-                       "similarity": max(p["similarity"] for p in group_pairs), "pairs": group_pairs})
-    groups.sort(key=lambda g: (-g["similarity"], -len(g["functions"]), g["functions"][0]["path"]))
+                       "similarity": max(p["similarity"] for p in group_pairs),
+                       "learned_similarity": max(learned) if learned else None, "pairs": group_pairs})
+    groups.sort(key=lambda g: (-max(g["similarity"], g["learned_similarity"] or 0), -len(g["functions"]),
+                               g["functions"][0]["path"]))
     return {"threshold": threshold, "min_tokens": min_tokens, "functions": functions, "compared": len(docs),
+            "learned_model": None if encoder is None else encoder.model_id,
+            "learned_threshold": None if encoder is None else learned_threshold, "embedded": embedded,
             "groups": groups}
 
 
