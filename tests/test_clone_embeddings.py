@@ -201,6 +201,26 @@ def test_the_embedding_progress_bar_shows_on_a_terminal(repo, clones_model):
     assert "embed" in out and "variance" in out
 
 
+def test_editor_hints_and_the_report_carry_the_learned_score(repo, clones_model):
+    from codeintel.clones.repo import near_duplicates
+
+    (repo / "stats.py").write_text(ORIGINAL)
+    (repo / "other.py").write_text(UNRELATED)
+    _index(repo, clones_model)
+    before = {d.name: d for d in near_duplicates(repo, "editing.py", DISGUISED)}
+    assert before["spread"].other_name == "variance" and before["spread"].learned is None   # nothing stored yet
+    cli("clones", repo, "--json", check=0, env=clones_model)                                  # fills the store
+    found = {d.name: d for d in near_duplicates(repo, "editing.py", DISGUISED)}
+    assert found["spread"].other_name == "variance" and found["spread"].learned > 0.8
+    assert near_duplicates(repo, "editing.py", DISGUISED, learned=False)[0].learned is None
+    (repo / "copy.py").write_text(DISGUISED)
+    _index(repo, clones_model)
+    report = json.loads(cli("report", repo, "--section", "clones", "--json", check=0,
+                            env=clones_model).stdout)["sections"]["clones"]
+    assert report["learned_model"] and report["groups"][0]["learned_similarity"] is not None
+    assert "learned" in cli("report", repo, "--section", "clones", check=0, env=clones_model).stdout
+
+
 # ------------------------------------------------------------------------------------ plagiarism
 def _class(root: Path) -> Path:
     subs = root / "subs"

@@ -186,42 +186,82 @@ class NearDuplicate:
     other_start_line: int
     other_end_line: int
     similarity: float
+    learned: Optional[float] = None     # learned cosine, with a clones model
 
 
 MAX_INDEXED_FUNCTIONS = 20_000   # near_duplicates stays quiet on larger indexes (fingerprinting them all is slow)
 _indexed_cache: dict = {}
+_encoder_cache: dict = {}
 
 
-def _indexed_functions(db: Path, min_tokens: int, max_functions: int):
-    """The fingerprinted functions of an index and their fingerprint index, cached until the
+def _indexed_functions(db: Path, min_tokens: int, max_functions: int, model: Optional[str] = None, dim: int = 0):
+    """The fingerprinted functions of an index, their fingerprint index and (with a model id)
+    their stored learned vectors (zeros where the store has none; ``stored`` says which), cached until the
     index's functions change; None when there are more than ``max_functions``."""
+    from indexer.files import git_blob_id
+
     from ..store import Store
+    from ..store.embeddings import unpack_vectors
 
     with Store.open(db, create=False) as store:
         version = store.functions_version()
         if version[0] > max_functions:
             return None
-        key = (str(db), min_tokens)
+        key = (str(db), min_tokens, model)
         cached = _indexed_cache.get(key)
-        if cached is not None and cached[0] == version:
+        if cached is not None and cached[0] == version and (model is None or cached[2] == store.embedding_count(model)):
             return cached[1]
-        others_info, others = [], []
+        others_info, others, blobs = [], [], {}
         for path, lang, content, fspans in store.function_spans():
             for info, doc in _function_docs(path, lang, content, fspans, min_tokens, DEFAULT_K, DEFAULT_WINDOW):
                 others_info.append(info)
                 others.append(doc)
-    built = (others_info, others, fingerprint_index(others))
-    _indexed_cache[key] = (version, built)
+                blobs.setdefault(path, content)
+        vectors, count = None, 0
+        if model is not None:
+            known = store.file_blobs(blobs)
+            blobs = {p: (known.get(p) or (0, None))[1] or git_blob_id(c) for p, c in blobs.items()}
+            have = store.embeddings(model)
+            rows = [have.get((blobs[f.path], f.start_byte, f.end_byte)) for f in others_info]
+            vectors = unpack_vectors([row or bytes(2 * dim) for row in rows], dim)
+            stored = np.array([row is not None for row in rows], dtype=bool)
+            count = store.embedding_count(model)
+    built = (others_info, others, fingerprint_index(others), vectors, stored if model is not None else None)
+    _indexed_cache[key] = (version, built, count)
     return built
 
 
+def _buffer_encoder(root: Path):
+    """The active clone encoder for ``root``, loaded once per model file."""
+    from ..models.registry import WEIGHTS, active_model
+
+    info = active_model("clones", root)
+    if info is None:
+        return None
+    try:
+        stamp = (str(info.path), (info.path / WEIGHTS).stat().st_mtime_ns)
+    except OSError:
+        return None
+    cached = _encoder_cache.get(str(root))
+    if cached is None or cached[0] != stamp:
+        from .embeddings import learned_encoder
+
+        cached = (stamp, learned_encoder(root))
+        _encoder_cache[str(root)] = cached
+    return cached[1]
+
+
 def near_duplicates(root: Path, rel_path: str, text: str, threshold: float = DEFAULT_THRESHOLD,
-                    min_tokens: int = DEFAULT_MIN_TOKENS, max_functions: int = MAX_INDEXED_FUNCTIONS) -> list:
+                    min_tokens: int = DEFAULT_MIN_TOKENS, max_functions: int = MAX_INDEXED_FUNCTIONS,
+                    learned_threshold: float = DEFAULT_LEARNED_THRESHOLD, learned: bool = True) -> list:
     """Near-duplicates of the functions of an editor buffer (possibly unsaved) among the
     indexed functions of the repository at ``root``; the buffer's own file in the store is
     skipped (its functions are the buffer's). For the language server's hint diagnostics: the
     repository's fingerprints are computed once per version of the index, and an index of more
-    than ``max_functions`` functions gives no hints."""
+    than ``max_functions`` functions gives no hints. With a clones model, the buffer's
+    functions are embedded and compared with the vectors the store holds (``codeintel
+    clones`` fills them; the server does not): a copy is reported when either score reaches
+    its threshold, the one with the higher score wins."""
     from indexer.extract import extract
     from indexer.languages import get_spec
 
@@ -240,21 +280,33 @@ def near_duplicates(root: Path, rel_path: str, text: str, threshold: float = DEF
     db = store_path(root)
     if not db.is_file():
         return []
-    indexed = _indexed_functions(db, min_tokens, max_functions)
+    encoder = _buffer_encoder(root) if learned else None
+    indexed = _indexed_functions(db, min_tokens, max_functions, encoder.model_id if encoder else None,
+                                 encoder.dim if encoder else 0)
     if indexed is None:
         return []
-    others_info, others, index = indexed
+    others_info, others, index, vectors, stored = indexed
+    cosines = None
+    if vectors is not None and stored.any():
+        mine_vectors = encoder.embed([data[i.start_byte:i.end_byte] for i, _ in mine], [language] * len(mine))
+        cosines = mine_vectors @ vectors.T
     out = []
-    for info, doc in mine:
-        candidates = {d for h in doc.prints.hashes.tolist() for d, _ in index.get(h, ())
-                      if others_info[d].path != rel_path}   # the buffer's own file: its functions are the buffer's
+    for n, (info, doc) in enumerate(mine):
+        candidates = {d for h in doc.prints.hashes.tolist() for d, _ in index.get(h, ())}
+        if cosines is not None:
+            candidates.update(np.flatnonzero(cosines[n] >= learned_threshold).tolist())
         best = None
         for c in candidates:
+            if others_info[c].path == rel_path:   # the buffer's own file: its functions are the buffer's
+                continue
             r = compare([doc], [others[c]])
-            if r.similarity >= threshold and (best is None or r.similarity > best[1]):
-                best = (c, r.similarity)
+            cos = float(cosines[n, c]) if cosines is not None and stored[c] else None
+            if r.similarity >= threshold or (cos is not None and cos >= learned_threshold):
+                score = max(r.similarity, cos or 0.0)
+                if best is None or score > best[0]:
+                    best = (score, c, r.similarity, cos)
         if best is not None:
-            o = others_info[best[0]]
+            o = others_info[best[1]]
             out.append(NearDuplicate(info.start_line, info.end_line, info.qualname, o.path, o.qualname, o.start_line,
-                                     o.end_line, round(best[1], 4)))
+                                     o.end_line, round(best[2], 4), None if best[3] is None else round(best[3], 4)))
     return out
