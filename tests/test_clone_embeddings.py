@@ -105,6 +105,26 @@ def test_exact_index_below_the_threshold_add_save_load(tmp_path):
         VectorIndex.load(tmp_path / "bad.ann")
 
 
+def test_a_cached_index_is_extended_and_rebuilt_when_stale(tmp_path):
+    from codeintel.retrieval.ann import cached_index
+
+    vectors = _clustered(700, 16, 3)
+    path = tmp_path / "f.ann"
+    small, stale = cached_index(path, np.arange(50), vectors[:50], exact_below=100)
+    assert small.backend == "exact" and not path.exists() and stale == set()
+    first, stale = cached_index(path, np.arange(500), vectors[:500], exact_below=100)
+    assert first.backend == "usearch" and path.exists() and stale == set()
+    keys = np.arange(10, 520)                                     # 10 gone, 20 new
+    again, stale = cached_index(path, keys, vectors[keys], exact_below=100)
+    assert stale == set(range(10)) and len(again) == 520
+    assert VectorIndex.load(path).keys.shape[0] == 520
+    found, _ = again.search(vectors[515:516], 1)
+    assert found[0, 0] == 515
+    keys = np.arange(400, 700)                                    # most gone: built anew
+    rebuilt, stale = cached_index(path, keys, vectors[keys], exact_below=100)
+    assert stale == set() and len(rebuilt) == 300
+
+
 # ------------------------------------------------------------------------------------ encoder
 def test_no_model_directory_means_no_encoder(no_model, repo):
     from codeintel.clones.encoder import active_encoder

@@ -16,6 +16,7 @@ fragments as the evidence.
 """
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,20 +96,42 @@ def _nested(a: FunctionCopy, b: FunctionCopy) -> bool:
     return a.path == b.path and (a.start_line <= b.start_line <= a.end_line or b.start_line <= a.start_line <= b.end_line)
 
 
-def _learned_pairs(infos: list, vectors: np.ndarray, learned_threshold: float) -> set:
+def _span_key(blob: str, start_byte: int, end_byte: int) -> int:
+    """A stable int64 key of one function's embedding (its ANN key across runs)."""
+    digest = hashlib.blake2b(f"{blob}:{start_byte}:{end_byte}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def _learned_pairs(infos: list, vectors: np.ndarray, learned_threshold: float, keys: list,
+                   cache: Optional[Path] = None) -> set:
     """(i, j), i < j, of functions among each other's nearest neighbours with cosine >=
-    ``learned_threshold`` (nested functions are not pairs)."""
-    from ..retrieval.ann import VectorIndex
+    ``learned_threshold`` (nested functions are not pairs). From 20,000 functions on, the
+    graph is kept in ``cache`` between runs (``retrieval.ann.cached_index``)."""
+    from ..retrieval.ann import VectorIndex, cached_index
 
     if len(infos) < 2:
         return set()
-    keys, scores = VectorIndex.build(np.arange(len(infos)), vectors).search(vectors, NEIGHBOURS + 1)
+    if cache is not None:
+        index, stale = cached_index(cache, keys, vectors)
+    else:
+        index, stale = VectorIndex.build(keys, vectors), set()
+    position = {key: n for n, key in enumerate(keys)}
+    found, scores = index.search(vectors, NEIGHBOURS + 1 + min(len(stale), NEIGHBOURS))
     out = set()
-    for i, (row_keys, row_scores) in enumerate(zip(keys.tolist(), scores.tolist())):
-        for j, score in zip(row_keys, row_scores):
-            if j >= 0 and j != i and score >= learned_threshold and not _nested(infos[i], infos[j]):
+    for i, (row_keys, row_scores) in enumerate(zip(found.tolist(), scores.tolist())):
+        for key, score in zip(row_keys, row_scores):
+            j = position.get(key)
+            if j is not None and j != i and score >= learned_threshold and not _nested(infos[i], infos[j]):
                 out.add((min(i, j), max(i, j)))
     return out
+
+
+def _index_cache(db: Path, model: str) -> Path:
+    """``.codeintel/clones-<model>.ann`` beside the store; files of other models are removed."""
+    for old in db.parent.glob("clones-*.ann"):
+        if old.name != f"clones-{model}.ann":
+            old.unlink(missing_ok=True)
+    return db.parent / f"clones-{model}.ann"
 
 
 def _function_vectors(store, encoder, infos: list, sources: dict, progress) -> tuple[np.ndarray, int]:
@@ -144,7 +167,9 @@ def find_clones(store, threshold: float = DEFAULT_THRESHOLD, min_tokens: int = D
         blobs = store.file_blobs(sources)
         sources = {p: ((blobs.get(p) or (0, None))[1] or git_blob_id(c), lang, c) for p, (_, lang, c) in sources.items()}
         vectors, embedded = _function_vectors(store, encoder, infos, sources, progress)
-        for i, j in sorted(_learned_pairs(infos, vectors, learned_threshold) - pairs.keys()):
+        keys = [_span_key(sources[f.path][0], f.start_byte, f.end_byte) for f in infos]
+        cache = _index_cache(Path(store.path), encoder.model_id)
+        for i, j in sorted(_learned_pairs(infos, vectors, learned_threshold, keys, cache) - pairs.keys()):
             pairs[(i, j)] = compare([docs[i]], [docs[j]])
     if path_prefix:
         prefix = path_prefix.rstrip("/")

@@ -9,6 +9,10 @@ connectivity 16, expansion 128 when adding and searching), built the moment the 
 crosses the threshold and kept up to date by ``add``. The exact search is also the reference
 the tests and ``bench/bench_ann.py`` measure the graph's recall against.
 
+``cached_index(path, keys, vectors)`` keeps an index in a file between runs: loaded, the new
+keys added, saved again, rebuilt only when many of its keys are gone (a graph of 100,000
+vectors takes about a minute to build on 2 cores, under half a second to load).
+
 Saved as one ``.npz`` file (keys, vectors, settings as JSON and, above the threshold, the
 usearch graph's own serialisation), written to a temporary file in the same folder and
 renamed over the target, read back with ``allow_pickle=False``.
@@ -24,7 +28,8 @@ import numpy as np
 
 EXACT_BELOW = 20_000
 FORMAT = "codeintel-ann-1"
-_BLOCK = 1024
+_BLOCK = 256
+MAX_STALE = 0.1
 
 
 class VectorIndex:
@@ -96,7 +101,11 @@ class VectorIndex:
             return out_keys, out_scores
         if self._graph is not None:
             found = self._graph.search(q, k)
-            counts = np.asarray(found.counts).reshape(-1)
+            if hasattr(found, "counts"):
+                counts = np.asarray(found.counts).reshape(-1)
+            else:   # one query: usearch answers with a Matches of the found ones only
+                counts = np.array([len(found.keys)])
+                found = _Padded(found.keys, found.distances, k)
             mask = np.arange(k)[None, :] < counts[:, None]
             got = np.asarray(found.keys).reshape(q.shape[0], -1)[:, :k].view(np.int64)
             dist = np.asarray(found.distances, dtype=np.float32).reshape(q.shape[0], -1)[:, :k]
@@ -169,9 +178,50 @@ class VectorIndex:
         return index
 
 
+class _Padded:
+    """One query's matches in the shape of a batch of one (padded to ``k``)."""
+
+    def __init__(self, keys, distances, k: int):
+        self.keys = np.zeros((1, k), dtype=np.uint64)
+        self.distances = np.full((1, k), np.inf, dtype=np.float32)
+        self.keys[0, :len(keys)] = keys
+        self.distances[0, :len(distances)] = distances
+
+
 def unit_rows(vectors) -> np.ndarray:
     """float32 rows scaled to length 1 (a zero row stays zero)."""
     v = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(v, axis=-1, keepdims=True)
     return np.divide(v, norms, out=np.zeros_like(v), where=norms > 0)
 
+
+
+def cached_index(path: os.PathLike | str, keys, vectors, max_stale: float = MAX_STALE,
+                 **settings) -> tuple[VectorIndex, set]:
+    """An index of ``keys``/``vectors`` kept in ``path`` (only from ``exact_below`` vectors on:
+    smaller ones are built in memory, as exact search needs no graph). The saved index is
+    loaded and the missing keys added; it is built anew when the file is unusable, of another
+    dimension, or more than ``max_stale`` of its keys are no longer in ``keys``. Returns the
+    index and its stale keys (to skip in results)."""
+    keys = np.asarray(keys, dtype=np.int64)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    fresh = VectorIndex(vectors.shape[1], **settings)
+    if keys.shape[0] < fresh.exact_below:
+        fresh.add(keys, vectors)
+        return fresh, set()
+    index = None
+    try:
+        index = VectorIndex.load(path)
+    except ValueError:
+        pass
+    if index is not None and index.dim == fresh.dim:
+        stale = index.keys[~np.isin(index.keys, keys)]
+        if stale.shape[0] <= max_stale * len(index):
+            new = ~np.isin(keys, index.keys)
+            if new.any():
+                index.add(keys[new], vectors[new])
+                index.save(path)
+            return index, set(stale.tolist())
+    fresh.add(keys, vectors)
+    fresh.save(path)
+    return fresh, set()
