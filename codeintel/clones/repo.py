@@ -183,10 +183,13 @@ def find_clones(store, threshold: float = DEFAULT_THRESHOLD, min_tokens: int = D
         return {"a": infos[i].as_dict(), "b": infos[j].as_dict(), "similarity": round(r.similarity, 4),
                 "learned_similarity": learned, "signals": signals, "fragments": [f.as_dict() for f in r.fragments]}
 
+    clusters = union_clusters(len(infos), pairs)
+    group_of = {i: g for g, members in enumerate(clusters) for i in members}
+    pairs_of: list = [[] for _ in clusters]
+    for (i, j), r in pairs.items():
+        pairs_of[group_of[i]].append(pair_dict(i, j, r))
     groups = []
-    for members in union_clusters(len(infos), pairs):
-        member_set = set(members)
-        group_pairs = [pair_dict(i, j, r) for (i, j), r in pairs.items() if i in member_set]
+    for members, group_pairs in zip(clusters, pairs_of):
         group_pairs.sort(key=lambda p: (-max(p["similarity"], p["learned_similarity"] or 0), -p["similarity"]))
         learned = [p["learned_similarity"] for p in group_pairs if p["learned_similarity"] is not None]
         groups.append({"functions": [infos[i].as_dict() for i in members],
