@@ -298,3 +298,13 @@ def test_the_archive_keeps_vectors_and_finds_candidates_through_them(tmp_path, c
     with Store.open(archive, create=False) as store:
         assert set(store.archive_vectors(data["learned_model"])) == {"2023/x.py", "2023/y.py", "2024/w.py",
                                                                      "2024/z.py"}
+
+
+def test_bad_learned_options_are_one_line_and_exit_2(tmp_path, repo, clones_model):
+    subs = _class(tmp_path)
+    proc = cli("plagiarism", subs, "--learned-threshold", "2", env=clones_model)
+    assert proc.returncode == 2 and "learned-threshold" in proc.stderr and "Traceback" not in proc.stderr
+    (repo / "stats.py").write_text(ORIGINAL)
+    _index(repo, clones_model)
+    proc = cli("clones", repo, "--learned-threshold", "x", env=clones_model)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
