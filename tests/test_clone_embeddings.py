@@ -198,8 +198,12 @@ def test_a_pair_is_reported_on_the_learned_signal_alone(repo, clones_model, no_m
     (repo / "stats.py").write_text(ORIGINAL)
     (repo / "copy.py").write_text(DISGUISED.replace("    return total / len(xs)",
                                                     "    print(total)\n    return total / len(xs)"))
+    (repo / "twin.py").write_text(ORIGINAL)          # same content: same blob, same embedding keys
     _index(repo, clones_model)
     data = cli_json("clones", repo, "--threshold", "1", "--learned-threshold", "0.8", env=clones_model)
+    twins = [p for g in data["groups"] for p in g["pairs"] if {p["a"]["path"], p["b"]["path"]} == {"stats.py", "twin.py"}
+             and p["a"]["qualname"] == p["b"]["qualname"] == "variance"]
+    assert twins and twins[0]["learned_similarity"] > 0.99
     pair = next(p for g in data["groups"] for p in g["pairs"]
                 if {p["a"]["qualname"], p["b"]["qualname"]} == {"variance", "spread"})
     assert pair["signals"] == ["learned"] and pair["similarity"] < 1 and pair["fragments"]

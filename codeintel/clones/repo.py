@@ -111,18 +111,22 @@ def _learned_pairs(infos: list, vectors: np.ndarray, learned_threshold: float, k
 
     if len(infos) < 2:
         return set()
+    positions: dict = defaultdict(list)    # files with the same content share their keys
+    for n, key in enumerate(keys):
+        positions[key].append(n)
+    first = [ns[0] for ns in positions.values()]
+    unique_keys, unique_vectors = [keys[n] for n in first], vectors[first]
     if cache is not None:
-        index, stale = cached_index(cache, keys, vectors)
+        index, stale = cached_index(cache, unique_keys, unique_vectors)
     else:
-        index, stale = VectorIndex.build(keys, vectors), set()
-    position = {key: n for n, key in enumerate(keys)}
+        index, stale = VectorIndex.build(unique_keys, unique_vectors), set()
     found, scores = index.search(vectors, NEIGHBOURS + 1 + min(len(stale), NEIGHBOURS))
     out = set()
     for i, (row_keys, row_scores) in enumerate(zip(found.tolist(), scores.tolist())):
         for key, score in zip(row_keys, row_scores):
-            j = position.get(key)
-            if j is not None and j != i and score >= learned_threshold and not _nested(infos[i], infos[j]):
-                out.add((min(i, j), max(i, j)))
+            for j in positions.get(key, ()) if score >= learned_threshold else ():
+                if j != i and not _nested(infos[i], infos[j]):
+                    out.add((min(i, j), max(i, j)))
     return out
 
 

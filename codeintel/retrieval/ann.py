@@ -220,8 +220,14 @@ def cached_index(path: os.PathLike | str, keys, vectors, max_stale: float = MAX_
             new = ~np.isin(keys, index.keys)
             if new.any():
                 index.add(keys[new], vectors[new])
-                index.save(path)
+                _save_quietly(index, path)
             return index, set(stale.tolist())
     fresh.add(keys, vectors)
-    fresh.save(path)
+    _save_quietly(fresh, path)
     return fresh, set()
+
+
+def _save_quietly(index: VectorIndex, path) -> None:
+    """The cache is only a shortcut: a folder that cannot be written to leaves it out."""
+    with contextlib.suppress(OSError):
+        index.save(path)
