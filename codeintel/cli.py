@@ -741,6 +741,39 @@ def resolve(file, dry_run, explain, threshold):
 
 
 # ---------------------------------------------------------------------------------------- clones
+learned_threshold_option = click.option(
+    "--learned-threshold", type=click.FloatRange(-1, 1), default=None,
+    help="Learned cosine from which a pair is reported even when its fragments are below --threshold "
+         "(only with a clones model; default 0.95 for clones, 0.9 for plagiarism).")
+no_learned_option = click.option("--no-learned", is_flag=True,
+                                 help="Fragment similarity only, even when a clones model is active.")
+
+
+def _clone_encoder(root: Optional[Path], no_learned: bool):
+    from .clones.embeddings import learned_encoder
+
+    return learned_encoder(root, enabled=not no_learned)
+
+
+def _embedding_progress(as_json: bool):
+    """A progress bar while embeddings are computed (on a terminal only), as a context."""
+    import contextlib
+
+    bar, update = _progress_reporter(not as_json and sys.stderr.isatty())
+
+    @contextlib.contextmanager
+    def running():
+        if bar:
+            bar.start()
+        try:
+            yield update
+        finally:
+            if bar:
+                bar.stop()
+
+    return running()
+
+
 def _archive_store(index: str, create: bool) -> Store:
     """An archive of past submissions: a store file, or a folder holding .codeintel/index.db."""
     path = Path(index)
@@ -762,7 +795,8 @@ def _archive_store(index: str, create: bool) -> Store:
 @click.option("--keep", "keep", type=click.Path(), default=None,
               help="Add (or replace) these submissions in this archive store afterwards.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
-              help="Similarity from which pairs are flagged and clustered.")
+              help="Fragment similarity from which pairs are flagged and clustered.")
+@learned_threshold_option
 @click.option("--limit", type=click.IntRange(1), default=200, show_default=True,
               help="Compare in full (fragments) this many of the best pairs.")
 @click.option("--top", type=click.IntRange(0), default=20, show_default=True, help="Pairs shown in the table.")
@@ -770,11 +804,14 @@ def _archive_store(index: str, create: bool) -> Store:
               help="Pairs whose fragments are shown side by side.")
 @click.option("--html", "html_file", type=click.Path(), default=None, help="Write a standalone HTML report.")
 @click.option("--csv", "csv_file", type=click.Path(), default=None, help="Write the ranked pairs as CSV ('-': stdout).")
+@no_learned_option
 @json_option
-def plagiarism(dirs, templates, against, keep, threshold, limit, top, show, html_file, csv_file, as_json):
+def plagiarism(dirs, templates, against, keep, threshold, learned_threshold, limit, top, show, html_file, csv_file,
+               no_learned, as_json):
     """Compare submissions: each file or sub-folder of each DIR is one submission."""
-    from .clones.plagiarism import (SubmissionError, archive_submissions, detect, keep_in_archive,
-                                    load_submissions, template_hashes)
+    from .clones.plagiarism import (DEFAULT_LEARNED_THRESHOLD, SubmissionError, apply_template,
+                                    archive_submissions, detect, keep_in_archive, load_submissions,
+                                    nearest_archived, template_hashes)
     from .clones.render import render_csv, render_html, render_text
 
     try:
@@ -784,16 +821,35 @@ def plagiarism(dirs, templates, against, keep, threshold, limit, top, show, html
         raise Failure(str(exc), EXIT_USAGE) from None
     if not subs:
         raise Failure("no submissions (files or sub-folders) in " + ", ".join(dirs), EXIT_USAGE)
-    new_count = len(subs)
-    if against:
-        with _archive_store(against, create=False) as store:
-            subs += archive_submissions(store, subs)
-    elif len(subs) < 2:
+    if not against and len(subs) < 2:
         raise Failure("only one submission: give a folder with two or more, or --against an archive", EXIT_USAGE)
-    run = detect(subs, template, threshold, limit, only_new_vs_archive=bool(against))
+    apply_template(subs, template)
+    from .models.registry import find_repo_root
+
+    encoder = _clone_encoder(find_repo_root(Path.cwd()), no_learned)
+    new_count = len(subs)
+    vectors = None
+    with _embedding_progress(as_json) as progress:
+        if encoder is not None:
+            from .clones.embeddings import submission_vectors
+
+            vectors = submission_vectors(subs, encoder, progress)
+        if against:
+            with _archive_store(against, create=False) as store:
+                kept, nearest = nearest_archived(store, encoder, vectors, progress) if encoder else ({}, set())
+                subs += archive_submissions(store, subs, also=nearest)
+            if vectors is not None:
+                import numpy as np
+
+                vectors = np.concatenate([vectors, np.stack([kept[s.name] for s in subs[new_count:]])
+                                          if len(subs) > new_count else vectors[:0]])
+    run = detect(subs, template, threshold, limit, vectors=vectors,
+                 learned_name=encoder.model_id if encoder else None, only_new_vs_archive=bool(against),
+                 learned_threshold=DEFAULT_LEARNED_THRESHOLD if learned_threshold is None else learned_threshold)
     if against:
         run.notes.append(f"{new_count} new submission(s) compared with {len(subs) - new_count} kept in {against} "
-                         "that share code with them")
+                         "that share code with them" + (" or are among their nearest by learned similarity"
+                                                        if encoder else ""))
     if html_file:
         _write_output(html_file, render_html(run))
     if csv_file:
@@ -803,8 +859,8 @@ def plagiarism(dirs, templates, against, keep, threshold, limit, top, show, html
             _write_output(csv_file, render_csv(run))
     if keep:
         with _archive_store(keep, create=True) as store:
-            kept = keep_in_archive(store, subs)
-        run.notes.append(f"kept {kept} submission(s) in {keep}")
+            added = keep_in_archive(store, subs, vectors, encoder.model_id if encoder else None)
+        run.notes.append(f"kept {added} submission(s) in {keep}")
     if as_json:
         _emit_json(run.as_dict())
     elif csv_file != "-":
@@ -816,13 +872,16 @@ def plagiarism(dirs, templates, against, keep, threshold, limit, top, show, html
 
 @main.command()
 @click.argument("path", default=".", type=click.Path())
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.7, show_default=True)
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.7, show_default=True,
+              help="Fragment similarity from which a pair is reported.")
+@learned_threshold_option
 @click.option("--min-tokens", type=click.IntRange(1), default=40, show_default=True,
               help="Ignore functions with fewer tokens.")
+@no_learned_option
 @json_option
-def clones(path, threshold, min_tokens, as_json):
+def clones(path, threshold, learned_threshold, min_tokens, no_learned, as_json):
     """Groups of near-duplicate functions in the indexed repository (under PATH)."""
-    from .clones.repo import find_clones
+    from .clones.repo import DEFAULT_LEARNED_THRESHOLD, find_clones
 
     target = Path(path)
     if not target.exists():
@@ -832,27 +891,47 @@ def clones(path, threshold, min_tokens, as_json):
         raise Failure(f"no index in {path} or any parent folder; run `codeintel index` first", EXIT_STORE)
     root = db.parent.parent
     prefix = target.resolve().relative_to(root.resolve()).as_posix() if target.resolve() != root.resolve() else ""
-    with Store.open(db, create=False) as store:
-        data = find_clones(store, threshold, min_tokens, "" if prefix == "." else prefix)
+    encoder = _clone_encoder(root, no_learned)
+    with Store.open(db, create=False) as store, _embedding_progress(as_json) as progress:
+        data = find_clones(store, threshold, min_tokens, "" if prefix == "." else prefix, encoder=encoder,
+                           learned_threshold=DEFAULT_LEARNED_THRESHOLD if learned_threshold is None
+                           else learned_threshold, progress=progress)
     if as_json:
         _emit_json(data)
         return
     console = _console()
+    learned = data["learned_model"] is not None
     if not data["groups"]:
-        console.print(f"no near-duplicate functions (similarity >= {threshold}) among {data['compared']} "
+        either = f" or learned >= {data['learned_threshold']}" if learned else ""
+        console.print(f"no near-duplicate functions (similarity >= {threshold}{either}) among {data['compared']} "
                       f"functions of {min_tokens}+ tokens")
         sys.exit(EXIT_NOTHING_FOUND)
     from rich.table import Table
 
+    def score(value) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
     for n, g in enumerate(data["groups"], 1):
-        table = Table(title=f"group {n}: {len(g['functions'])} functions, similarity up to {g['similarity']:.2f}",
-                      title_justify="left")
-        table.add_column("function")
-        table.add_column("where")
-        table.add_column("tokens", justify="right")
-        for f in g["functions"]:
-            table.add_row(f["qualname"], f"{f['path']}:{f['start_line']}-{f['end_line']}", str(f["tokens"]))
+        title = f"group {n}: {len(g['functions'])} functions, fragment similarity up to {g['similarity']:.2f}"
+        if learned:
+            title += f", learned up to {score(g['learned_similarity'])}"
+        table = Table(title=title, title_justify="left")
+        for column in ("a", "b", "fragments") + (("learned",) if learned else ()) + ("shared lines",):
+            table.add_column(column, justify="right" if column in ("fragments", "learned") else "left")
+        for p in g["pairs"]:
+            a, b = p["a"], p["b"]
+            shared = ", ".join(f"{f['a']['start_line']}-{f['a']['end_line']}~{f['b']['start_line']}-{f['b']['end_line']}"
+                               for f in p["fragments"][:3]) or "none"
+            table.add_row(f"{a['qualname']} {a['path']}:{a['start_line']}-{a['end_line']}",
+                          f"{b['qualname']} {b['path']}:{b['start_line']}-{b['end_line']}", score(p["similarity"]),
+                          *((score(p["learned_similarity"]),) if learned else ()), shared)
         console.print(table)
+    if learned:
+        console.print(f"learned similarity by clones model {data['learned_model']} (pairs at fragments >= "
+                      f"{threshold} or learned >= {data['learned_threshold']}); {data['embedded']} "
+                      f"function(s) and file(s) embedded this run", style="dim")
+    else:
+        console.print("similarity: tokens covered by shared fragments (no learned clone model used)", style="dim")
 
 
 # ---------------------------------------------------------------------------------------- report

@@ -47,11 +47,12 @@ def near_duplicate_diagnostics(root: Path, rel: str, text: str, threshold: Optio
         out.append(lsp.Diagnostic(
             range=_line_range(lines, dup.start_line - 1, encoding),
             message=f"near-duplicate of {dup.other_name} in {dup.other_path}:{dup.other_start_line} "
-                    f"({dup.similarity:.2f})",
+                    f"({dup.similarity:.2f}" + (f", learned {dup.learned:.2f})" if dup.learned is not None else ")"),
             severity=lsp.DiagnosticSeverity.Hint, source=SOURCE, code=NEAR_DUPLICATE,
             related_information=[lsp.DiagnosticRelatedInformation(
                 location=lsp.Location(other_uri, other_range),
-                message=f"{dup.other_name} ({dup.similarity:.2f} of their tokens in shared fragments)")],
+                message=f"{dup.other_name} ({dup.similarity:.2f} of their tokens in shared fragments"
+                        + (f"; learned similarity {dup.learned:.2f})" if dup.learned is not None else ")"))],
             data={"uri": other_uri, "line": dup.other_start_line - 1, "end_line": dup.other_end_line - 1,
                   "name": dup.other_name}))
     return out

@@ -244,7 +244,7 @@ def test_near_duplicates_of_an_unsaved_buffer(repo):
     assert near_duplicates(repo, "editing.py", UNRELATED) == []
 
 
-def test_a_schema_3_store_is_migrated_to_4_and_keeps_its_index(tmp_path):
+def test_a_schema_3_store_is_migrated_to_the_current_schema_and_keeps_its_index(tmp_path):
     import sqlite3
 
     from codeintel.store import Store, _split_sql
@@ -260,13 +260,14 @@ def test_a_schema_3_store_is_migrated_to_4_and_keeps_its_index(tmp_path):
     conn.commit()
     conn.close()
     with Store.open(db, create=False) as store:
-        assert SCHEMA_VERSION == 4 and store.get_meta("schema_version") == "4"
+        assert SCHEMA_VERSION == 5 and store.get_meta("schema_version") == "5"
         assert store.conn.execute("SELECT path FROM files").fetchall() == [("a.py",)]
         assert store.archive_names() == set()
         store.archive_add([("s1", [("s1/a.py", "python", b"x = 1\n", [1, 2 ** 64 - 1])])])
         assert store.archive_candidates([2 ** 64 - 1]) == ["s1"]
         assert store.archive_candidates([3]) == []
         assert list(store.archive_documents(["s1"])) == [("s1", "s1/a.py", "python", b"x = 1\n")]
+        assert store.embeddings("m") == {} and store.archive_vectors("m") == {}   # schema 5's tables
 
 
 def test_report_section_and_sarif_results(repo, tmp_path):

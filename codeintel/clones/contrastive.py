@@ -34,7 +34,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .representation import REPRESENTATIONS, words
+from .representation import REPRESENTATIONS, streams
 from .transform import TRANSFORMS, disguise
 
 OBJECTIVES = ("simclr", "moco")
@@ -82,20 +82,21 @@ class CloneTrainSettings:
 def _variants(args) -> list[list[str]]:
     code, language, transforms, n, seed, representation, max_words = args
     rng = random.Random(seed)
-    out = [words(code, language, representation, max_words)]
+    out = [streams(code, language, representation, max_words)]
     for _ in range(n):
         names = [t for t in transforms if rng.random() < 0.6] or [rng.choice(transforms)]
         try:
             rewritten = disguise(code, language, names, rng) if language and transforms else code
         except Exception:  # a rewrite that trips on odd code: keep the original as the view
             rewritten = code
-        out.append(words(rewritten, language, representation, max_words))
+        out.append(streams(rewritten, language, representation, max_words))
     return out
 
 
 def make_views(programs: Sequence[Program], settings: CloneTrainSettings,
                progress: Optional[Callable[[int], None]] = None) -> list[list[list[str]]]:
-    """For each program: its word sequence, then ``settings.views`` rewritten ones."""
+    """For each program: its streams (``representation.streams``), then those of
+    ``settings.views`` rewrites."""
     jobs = [(p.code, p.language, tuple(settings.train_transforms), settings.views, settings.seed * 7919 + i,
              settings.representation, settings.max_words) for i, p in enumerate(programs)]
     if settings.workers > 1 and len(jobs) > 200:
@@ -225,14 +226,14 @@ def make_collate(views: list, program_labels: list, settings: CloneTrainSettings
     same at every evaluation and a resumed run sees what an uninterrupted one saw."""
     import torch
 
-    from ..models.bag import ngram_ids
+    from ..models.bag import stream_features
 
     cache: dict = {}
 
     def feats(i: int, v: int) -> list[int]:
         key = (i, v)
         if key not in cache:
-            cache[key] = ngram_ids(views[i][v], settings.buckets, settings.ngrams)
+            cache[key] = stream_features(views[i][v], settings.buckets, settings.ngrams)
         return cache[key]
 
     def collate(items: list[int]):

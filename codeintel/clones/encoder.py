@@ -1,8 +1,8 @@
 """The learned clone encoder at inference: a program (or function) in, one unit vector out.
 
 The encoder (``codeintel.models.bag.BagEncoder``, trained by ``contrastive``) reads the
-program's word sequence in the representation it was trained on (``representation.words``:
-tree-sitter tokens or the linearised AST) as hashed n-grams; its output is L2-normalised, so
+program's word sequences in the representation it was trained on (``representation.streams``:
+tree-sitter tokens or the linearised AST, as written and normalised) as hashed n-grams; its output is L2-normalised, so
 the dot product of two embeddings is the learned similarity (cosine). The projection head
 that training adds (as SimCLR and MoCo do) is not part of the saved model.
 
@@ -23,7 +23,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..models.registry import CONFIG, WEIGHTS, active_model
-from .representation import words
+from .representation import streams
 
 FEATURE = "clones"
 
@@ -52,7 +52,7 @@ class CloneEncoder:
         self._torch = torch
 
     def features(self, source: bytes, language: Optional[str]) -> list[int]:
-        return self.encoder.features(words(source, language, self.representation, self.max_words))
+        return self.encoder.features(streams(source, language, self.representation, self.max_words))
 
     def embed(self, sources: Sequence[bytes], languages: Sequence[Optional[str]], batch_size: int = 512) -> np.ndarray:
         """float32 (len(sources), dim), rows L2-normalised."""

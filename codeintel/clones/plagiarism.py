@@ -7,6 +7,15 @@ and token coverage, ``fragments.compare``) and ranked by that. Fingerprints of s
 (``template``) and fingerprints found in more than ``max_share`` of all submissions are
 ignored. Pairs at or above ``threshold`` are joined into clusters. Past submissions kept in
 an archive store (``--against``) are compared with the new ones, not with each other.
+
+With a learned clone encoder, each submission also has a vector (``embeddings``: the mean of
+its files' vectors weighted by their counted tokens) and its ``NEIGHBOURS`` nearest
+submissions by cosine (``retrieval.ann``; for an archive, the new submission's nearest kept
+ones) are compared in full too, whatever they share. Every compared pair then has both
+scores, and pairs are ranked by their mean, ``combined = (fragment similarity + learned
+cosine) / 2`` (by the fragment similarity alone without a model). A pair is flagged, and
+joined into clusters, when fragment similarity >= ``threshold`` or learned cosine >=
+``learned_threshold``.
 """
 from __future__ import annotations
 
@@ -23,6 +32,8 @@ from .fragments import Document, compare, fingerprint_index
 from .tokens import language_of
 
 MAX_FILE_BYTES = 1 << 20
+DEFAULT_LEARNED_THRESHOLD = 0.9
+NEIGHBOURS = 10
 _SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".codeintel", ".venv", "venv", ".idea", ".vscode"}
 
 
@@ -120,6 +131,17 @@ class RankedPair:
     def similarity(self) -> float:
         return self.result.similarity if self.result is not None else self.estimate
 
+    @property
+    def combined(self) -> float:
+        """What pairs are ranked by: the mean of both scores, or the fragment similarity alone."""
+        return self.similarity if self.learned is None else (self.similarity + self.learned) / 2
+
+    def signals(self, threshold: float, learned_threshold: float) -> list[str]:
+        """The scores that reach their threshold (a pair is flagged when any does)."""
+        return [name for name, hit in (("fragments", self.similarity >= threshold),
+                                       ("learned", self.learned is not None and self.learned >= learned_threshold))
+                if hit]
+
 
 @dataclass
 class Run:
@@ -133,6 +155,10 @@ class Run:
     ignored_common: int = 0
     learned_model: Optional[str] = None
     notes: list = field(default_factory=list)
+    learned_threshold: float = DEFAULT_LEARNED_THRESHOLD
+
+    def flagged(self, pair: RankedPair) -> bool:
+        return bool(pair.signals(self.threshold, self.learned_threshold))
 
     def as_dict(self) -> dict:
         subs = self.submissions
@@ -142,10 +168,15 @@ class Run:
             "pairs": [{"a": subs[p.a].name, "b": subs[p.b].name, "similarity": round(p.similarity, 4),
                        "fingerprint_estimate": round(p.estimate, 4),
                        "learned_similarity": None if p.learned is None else round(p.learned, 4),
+                       "combined": round(p.combined, 4),
+                       "signals": p.signals(self.threshold, self.learned_threshold),
                        **({k: v for k, v in p.result.as_dict().items() if k != "similarity"} if p.result else {})}
                       for p in self.pairs],
             "clusters": [[subs[i].name for i in c] for c in self.clusters],
-            "threshold": self.threshold, "candidate_pairs": self.candidate_pairs,
+            "threshold": self.threshold,
+            "learned_threshold": self.learned_threshold if self.learned_model else None,
+            "ranking": "combined = (similarity + learned_similarity) / 2" if self.learned_model else "similarity",
+            "candidate_pairs": self.candidate_pairs,
             "template_fingerprints": self.template_fingerprints, "ignored_common_fingerprints": self.ignored_common,
             "learned_model": self.learned_model, "notes": self.notes, "seconds": round(self.seconds, 2),
         }
@@ -195,16 +226,36 @@ def union_clusters(n: int, edges: Iterable[tuple[int, int]]) -> list:
     return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g))
 
 
-def detect(subs: list, template: Optional[set] = None, threshold: float = 0.5, limit: int = 200,
-           max_share: float = 0.5, learned: Optional[Callable] = None, learned_name: Optional[str] = None,
-           only_new_vs_archive: bool = False) -> Run:
-    """Rank the pairs of ``subs`` (see the module docstring). ``learned(sub_a, sub_b)`` may
-    give the learned similarity of a compared pair."""
-    started = time.perf_counter()
-    n_template = len(template or ())
+def apply_template(subs: list, template: Optional[set]) -> None:
+    """Drop the template's fingerprints from every document (and its tokens from the counts)."""
     if template:
         for s in subs:
             s.docs = [d.without(template) for d in s.docs]
+
+
+def _neighbour_pairs(subs: list, vectors: np.ndarray, only_new_vs_archive: bool) -> set:
+    """(i, j), i < j, of each submission and its nearest ones by learned cosine (new ones and
+    their nearest kept ones when comparing with an archive)."""
+    from ..retrieval.ann import VectorIndex
+
+    archive = np.array([s.origin == "archive" for s in subs])
+    pool = np.flatnonzero(archive) if only_new_vs_archive else np.arange(len(subs))
+    queries = np.flatnonzero(~archive) if only_new_vs_archive else pool
+    if len(pool) == 0 or len(queries) == 0:
+        return set()
+    keys, _ = VectorIndex.build(pool, vectors[pool]).search(vectors[queries], NEIGHBOURS + 1)
+    return {(min(q, k), max(q, k)) for q, row in zip(queries.tolist(), keys.tolist()) for k in row
+            if k >= 0 and k != q}
+
+
+def detect(subs: list, template: Optional[set] = None, threshold: float = 0.5, limit: int = 200,
+           max_share: float = 0.5, vectors: Optional[np.ndarray] = None, learned_name: Optional[str] = None,
+           only_new_vs_archive: bool = False, learned_threshold: float = DEFAULT_LEARNED_THRESHOLD) -> Run:
+    """Rank the pairs of ``subs`` (see the module docstring). ``vectors`` (one learned unit
+    vector per submission, in order) add the learned score and the ANN candidates."""
+    started = time.perf_counter()
+    n_template = len(template or ())
+    apply_template(subs, template)
     i, j, shared, sizes, n_common = _shared_counts(subs, max_share)
     if only_new_vs_archive and len(i):
         origin = np.array([s.origin == "archive" for s in subs])
@@ -213,38 +264,71 @@ def detect(subs: list, template: Optional[set] = None, threshold: float = 0.5, l
     denom = sizes[i] + sizes[j] if len(i) else np.zeros(0)
     est = np.where(denom > 0, 2 * shared / np.maximum(denom, 1), 0.0) if len(i) else np.zeros(0)
     order = np.argsort(-est, kind="stable")[:limit]
+    candidates = {(int(i[o]), int(j[o])): float(est[o]) for o in order.tolist()}
+    if vectors is not None:
+        estimates = dict(zip(zip(i.tolist(), j.tolist()), est.tolist()))
+        for pair in sorted(_neighbour_pairs(subs, vectors, only_new_vs_archive) - candidates.keys()):
+            candidates[pair] = estimates.get(pair, 0.0)
     indexes = {}
     pairs = []
-    for o in order.tolist():
-        a, b = int(i[o]), int(j[o])
+    for (a, b), estimate in candidates.items():
         if b not in indexes:
             indexes[b] = fingerprint_index(subs[b].docs)
-        pair = RankedPair(a, b, float(est[o]), compare(subs[a].docs, subs[b].docs, indexes[b]))
-        if learned is not None:
-            pair.learned = float(learned(subs[a], subs[b]))
+        pair = RankedPair(a, b, estimate, compare(subs[a].docs, subs[b].docs, indexes[b]))
+        if vectors is not None:
+            pair.learned = float(vectors[a] @ vectors[b])
         pairs.append(pair)
-    pairs.sort(key=lambda p: (-p.similarity, subs[p.a].name, subs[p.b].name))
-    clusters = union_clusters(len(subs), ((p.a, p.b) for p in pairs if p.similarity >= threshold))
-    notes = []
+    pairs.sort(key=lambda p: (-p.combined, -p.similarity, subs[p.a].name, subs[p.b].name))
+    run = Run(subs, pairs, [], threshold, int(len(i)), 0.0, n_template, n_common, learned_name,
+              learned_threshold=learned_threshold)
+    run.clusters = union_clusters(len(subs), ((p.a, p.b) for p in pairs if run.flagged(p)))
     if len(i) > limit:
-        notes.append(f"{len(i)} pairs share fingerprints; the best {limit} by shared fingerprints were compared "
-                     f"in full (--limit)")
-    return Run(subs, pairs, clusters, threshold, int(len(i)), time.perf_counter() - started, n_template, n_common,
-               learned_name, notes)
+        run.notes.append(f"{len(i)} pairs share fingerprints; the best {limit} by shared fingerprints were compared "
+                         f"in full (--limit)" + (", and each submission with its nearest ones by learned similarity"
+                                                 if vectors is not None else ""))
+    run.seconds = time.perf_counter() - started
+    return run
 
 
-def archive_submissions(store, new: list, k: int = DEFAULT_K, window: int = DEFAULT_WINDOW) -> list:
-    """The kept submissions of an archive store that share a fingerprint with ``new`` (by
-    name; a kept submission with a new one's name is the same submission and is skipped)."""
-    hashes = {int(h) for s in new for d in s.docs for h in d.prints.hashes}
-    names = store.archive_candidates(hashes, exclude={s.name for s in new})
+def load_archived(store, names: Iterable[str], k: int = DEFAULT_K, window: int = DEFAULT_WINDOW) -> list:
+    """The named kept submissions of an archive store, tokenised and fingerprinted."""
     by_name: dict = {}
     for name, path, language, content in store.archive_documents(names):
         by_name.setdefault(name, []).append(Document.from_text(path, bytes(content), language, k, window))
     return [Submission(name, docs, "archive") for name, docs in by_name.items()]
 
 
-def keep_in_archive(store, subs: list) -> int:
-    """Add (or replace) the new submissions in the archive store."""
-    return store.archive_add((s.name, [(d.path, d.tokens.language, d.tokens.text, d.prints.hashes.tolist())
-                                       for d in s.docs]) for s in subs if s.origin == "new")
+def archive_submissions(store, new: list, k: int = DEFAULT_K, window: int = DEFAULT_WINDOW,
+                        also: Iterable[str] = ()) -> list:
+    """The kept submissions of an archive store that share a fingerprint with ``new``, and
+    those named in ``also`` (by name; a kept submission with a new one's name is the same
+    submission and is skipped)."""
+    hashes = {int(h) for s in new for d in s.docs for h in d.prints.hashes}
+    skip = {s.name for s in new}
+    names = store.archive_candidates(hashes, exclude=skip)
+    return load_archived(store, sorted(set(names) | (set(also) - skip)), k, window)
+
+
+def nearest_archived(store, encoder, new_vectors: np.ndarray, progress=None) -> tuple[dict, set]:
+    """({kept name: vector} for every kept submission, the names nearest to the new ones)."""
+    from ..retrieval.ann import VectorIndex
+    from .embeddings import archive_vectors
+
+    names, vectors = archive_vectors(store, encoder, lambda wanted: load_archived(store, wanted), progress)
+    if not names or not len(new_vectors):
+        return dict(zip(names, vectors)), set()
+    keys, _ = VectorIndex.build(np.arange(len(names)), vectors).search(new_vectors, NEIGHBOURS)
+    return dict(zip(names, vectors)), {names[n] for n in keys.ravel().tolist() if n >= 0}
+
+
+def keep_in_archive(store, subs: list, vectors: Optional[np.ndarray] = None, model: Optional[str] = None) -> int:
+    """Add (or replace) the new submissions in the archive store, with their learned vectors
+    when given (one per submission of ``subs``)."""
+    from ..store.embeddings import pack_vector
+
+    new = [n for n, s in enumerate(subs) if s.origin == "new"]
+    kept = store.archive_add((subs[n].name, [(d.path, d.tokens.language, d.tokens.text, d.prints.hashes.tolist())
+                                             for d in subs[n].docs]) for n in new)
+    if vectors is not None and model:
+        store.put_archive_vectors(model, [(subs[n].name, pack_vector(vectors[n])) for n in new])
+    return kept

@@ -34,13 +34,13 @@ def render_text(run, console, top: int = 20, show: int = 3, context_lines: int =
     table = Table(title=f"{len(subs)} submissions, {run.candidate_pairs} pairs sharing code", show_lines=False)
     learned = run.learned_model is not None
     columns = [("#", "right"), ("submission A", "left"), ("submission B", "left"), ("similarity", "right")]
-    columns += [("learned", "right")] if learned else []
+    columns += [("learned", "right"), ("combined", "right")] if learned else []
     for col, just in columns + [("fragments", "right"), ("longest", "right")]:
         table.add_column(col, justify=just, overflow="fold")
     for n, p in enumerate(run.pairs[:top], 1):
-        style = "bold red" if p.similarity >= run.threshold else None
+        style = "bold red" if run.flagged(p) else None
         cells = [str(n), subs[p.a].name, subs[p.b].name, _score(p.similarity)]
-        cells += [_score(p.learned)] if learned else []
+        cells += [_score(p.learned), _score(p.combined)] if learned else []
         table.add_row(*cells, str(len(p.result.fragments)) if p.result else "-",
                       str(p.result.longest) if p.result else "-", style=style)
     console.print(table)
@@ -48,16 +48,22 @@ def render_text(run, console, top: int = 20, show: int = 3, context_lines: int =
         console.print("no two submissions share code")
     if not learned:
         console.print("similarity: tokens covered by shared fragments (no learned clone model used)", style="dim")
+    else:
+        console.print(f"similarity: tokens covered by shared fragments; learned: cosine of the submissions' vectors "
+                      f"(clones model {run.learned_model}); ranked by combined = their mean; flagged at similarity "
+                      f">= {run.threshold:.2f} or learned >= {run.learned_threshold:.2f}", style="dim")
     for note in run.notes:
         console.print(note, style="dim")
     if run.clusters:
-        console.print(Text(f"clusters at similarity >= {run.threshold:.2f}:", style="bold"))
+        either = f" or learned >= {run.learned_threshold:.2f}" if learned else ""
+        console.print(Text(f"clusters at similarity >= {run.threshold:.2f}{either}:", style="bold"))
         for c in run.clusters:
             console.print("  " + ", ".join(subs[i].name for i in c))
     for p in run.pairs[:show]:
         if p.result is None or not p.result.fragments:
             continue
-        console.print(Text(f"\n{subs[p.a].name}  <->  {subs[p.b].name}  ({p.similarity:.2f})", style="bold"))
+        scores = f"{p.similarity:.2f}" + (f", learned {p.learned:.2f}" if p.learned is not None else "")
+        console.print(Text(f"\n{subs[p.a].name}  <->  {subs[p.b].name}  ({scores})", style="bold"))
         for f in sorted(p.result.fragments, key=lambda f: -f.tokens)[:5]:
             side = Table(show_header=True, expand=True, box=None)
             side.add_column(f"{f.a.path}:{f.a.start_line}-{f.a.end_line}", ratio=1, overflow="fold")
@@ -75,12 +81,13 @@ def render_text(run, console, top: int = 20, show: int = 3, context_lines: int =
 def render_csv(run) -> str:
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow(["a", "b", "similarity", "learned_similarity", "fingerprint_estimate", "fragments",
-                "longest_fragment", "covered_a", "covered_b", "tokens_a", "tokens_b"])
+    w.writerow(["a", "b", "similarity", "learned_similarity", "combined", "signals", "fingerprint_estimate",
+                "fragments", "longest_fragment", "covered_a", "covered_b", "tokens_a", "tokens_b"])
     for p in run.pairs:
         r = p.result
         w.writerow([run.submissions[p.a].name, run.submissions[p.b].name, f"{p.similarity:.4f}",
-                    "" if p.learned is None else f"{p.learned:.4f}", f"{p.estimate:.4f}",
+                    "" if p.learned is None else f"{p.learned:.4f}", f"{p.combined:.4f}",
+                    " ".join(p.signals(run.threshold, run.learned_threshold)), f"{p.estimate:.4f}",
                     len(r.fragments) if r else "", r.longest if r else "", r.covered_a if r else "",
                     r.covered_b if r else "", r.total_a if r else "", r.total_b if r else ""])
     return out.getvalue()
@@ -119,9 +126,10 @@ def render_html(run, top: int = 50) -> str:
     rows = []
     has_model = run.learned_model is not None
     for n, p in enumerate(run.pairs, 1):
-        hot = ' class="hot"' if p.similarity >= run.threshold else ""
+        hot = ' class="hot"' if run.flagged(p) else ""
         link = f'<a href="#pair{n}">{n}</a>' if n <= top else str(n)
-        learned_cell = f"<td class=num>{_score(p.learned)}</td>" if has_model else ""
+        learned_cell = (f"<td class=num>{_score(p.learned)}</td><td class=num>{p.combined:.3f}</td>"
+                        if has_model else "")
         rows.append(f"<tr{hot}><td class=num>{link}</td><td>{html.escape(subs[p.a].name)}</td>"
                     f"<td>{html.escape(subs[p.b].name)}</td><td class=num>{p.similarity:.3f}</td>{learned_cell}"
                     f"<td class=num>{len(p.result.fragments) if p.result else '-'}</td>"
@@ -147,9 +155,12 @@ def render_html(run, top: int = 50) -> str:
                     files.append(f"<h4>{html.escape(d.path)}</h4><pre>{_highlighted(d.tokens.text, marks.get(d.path, []))}</pre>")
             sides.append(f'<div class="side">{"".join(files)}</div>')
         details.append(f'<div class="pair" id="pair{n}"><h3>{n}. {html.escape(subs[p.a].name)} &harr; '
-                       f'{html.escape(subs[p.b].name)}: {p.similarity:.3f} ({len(p.result.fragments)} fragments)</h3>'
+                       f'{html.escape(subs[p.b].name)}: {p.similarity:.3f}'
+                       f'{f", learned {p.learned:.3f}" if p.learned is not None else ""}'
+                       f' ({len(p.result.fragments)} fragments)</h3>'
                        f'<div class="sides">{"".join(sides)}</div></div>')
-    learned = (f"learned similarity by {html.escape(run.learned_model)}" if run.learned_model
+    learned = (f"learned similarity by clones model {html.escape(run.learned_model)}, ranked by the mean of both "
+               f"scores, flagged also at learned &gt;= {run.learned_threshold:.2f}" if run.learned_model
                else "no clone model: fragment similarity only")
     notes = "".join(f"<p>{html.escape(n)}</p>" for n in run.notes)
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>codeintel plagiarism report</title>"
@@ -157,6 +168,6 @@ def render_html(run, top: int = 50) -> str:
             f"<p>{len(subs)} submissions, {run.candidate_pairs} pairs share code; threshold {run.threshold:.2f}; "
             f"{learned}.</p>{notes}"
             "<table class=pairs><tr><th>#</th><th>A</th><th>B</th><th>similarity</th>"
-            f"{'<th>learned</th>' if has_model else ''}"
+            f"{'<th>learned</th><th>combined</th>' if has_model else ''}"
             f"<th>fragments</th><th>longest (tokens)</th></tr>{''.join(rows)}</table>"
             f"<h2>Clusters</h2><ul>{clusters or '<li>none</li>'}</ul>{''.join(details)}</body></html>\n")

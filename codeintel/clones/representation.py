@@ -9,13 +9,15 @@
 
 Both cap their length at ``max_words``. A source that does not parse still gives a sequence
 (tree-sitter keeps ERROR nodes' leaves); an unknown language falls back to the plain lexer of
-``tokens``.
+``tokens``. ``streams`` gives what the encoder reads: the sequence above and the same sequence
+normalised (names as ``$id``, literals as ``$lit``), so that a renamed copy still shares half
+of its features with the original even before any training.
 """
 from __future__ import annotations
 
 from typing import Optional
 
-from .tokens import LIT, _fallback, _parser, _walk
+from .tokens import ID, LIT, _fallback, _parser, _walk
 
 REPRESENTATIONS = ("tokens", "ast")
 _SEPARATORS = frozenset("(){}[];,")
@@ -30,6 +32,12 @@ def _literal_word(text: str) -> str:
 
 def words(source: bytes, language: Optional[str], representation: str = "tokens", max_words: int = 512) -> list[str]:
     """The word sequence of ``source`` in the given representation (see the module docstring)."""
+    return streams(source, language, representation, max_words)[0]
+
+
+def streams(source: bytes, language: Optional[str], representation: str = "tokens",
+            max_words: int = 512) -> tuple[list[str], list[str]]:
+    """(the word sequence, the same with names and literals normalised)."""
     if representation not in REPRESENTATIONS:
         raise ValueError(f"unknown representation {representation!r}; use one of {', '.join(REPRESENTATIONS)}")
     kinds: list = []
@@ -55,14 +63,17 @@ def words(source: bytes, language: Optional[str], representation: str = "tokens"
         if ast and kinds:
             del kinds[0], starts[0], ends[0]          # the root (translation_unit, module…)
     out: list[str] = []
+    normalised: list[str] = []
     for kind, start, end in zip(kinds, starts, ends):
+        if len(out) >= max_words:
+            break
         if kind[:1] == _INNER:
             out.append(kind[1:])
+            normalised.append(kind[1:])
             continue
         if ast and kind in _SEPARATORS:
             continue
         text = source[start:end].decode("utf-8", "replace")
         out.append(_literal_word(text) if kind == LIT else text)
-        if len(out) >= max_words:
-            break
-    return out[:max_words]
+        normalised.append(kind if kind in (ID, LIT) else text)
+    return out, normalised

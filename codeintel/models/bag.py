@@ -2,7 +2,8 @@
 run on two CPU cores.
 
 Every n-gram of the sequence (n = 1..``ngrams``) is hashed (crc32, stable across runs and
-machines) into one of ``buckets`` rows of an embedding table; the rows of a sequence are
+machines) into one of ``buckets`` rows of an embedding table (an input may be several
+sequences, "streams", hashed apart: ``stream_features``); the rows of an input are
 averaged (``torch.nn.EmbeddingBag``), layer-normalised and refined by a residual MLP. Word
 order is seen through the n-grams, as in fastText. ``BagEncoder.config`` is what goes into a
 model directory's ``config.json``; ``bag_from_config`` rebuilds the module.
@@ -16,14 +17,23 @@ import torch
 from torch import nn
 
 
-def ngram_ids(words: Sequence[str], buckets: int, ngrams: int) -> list[int]:
-    """The bucket of every n-gram of ``words`` (n = 1..ngrams); at least one id (bucket 0
-    stands for the empty sequence)."""
+def ngram_ids(words: Sequence[str], buckets: int, ngrams: int, salt: int = 0) -> list[int]:
+    """The bucket of every n-gram of ``words`` (n = 1..ngrams); ``salt`` hashes another
+    stream's n-grams elsewhere. At least one id (bucket 0 stands for the empty sequence)."""
     out: list[int] = []
+    seed = zlib.crc32(bytes([salt])) if salt else 0
     encoded = [w.encode("utf-8", "surrogateescape") for w in words]
     for n in range(1, ngrams + 1):
         for i in range(len(encoded) - n + 1):
-            out.append(zlib.crc32(b"\x00".join(encoded[i:i + n])) % buckets)
+            out.append(zlib.crc32(b"\x00".join(encoded[i:i + n]), seed) % buckets)
+    return out or [0]
+
+
+def stream_features(streams: Sequence[Sequence[str]], buckets: int, ngrams: int) -> list[int]:
+    """The n-gram buckets of each stream, each stream salted by its position."""
+    out: list[int] = []
+    for salt, words in enumerate(streams):
+        out.extend(ngram_ids(words, buckets, ngrams, salt))
     return out or [0]
 
 
@@ -39,8 +49,8 @@ class BagEncoder(nn.Module):
     def dim(self) -> int:
         return self.config["dim"]
 
-    def features(self, words: Sequence[str]) -> list[int]:
-        return ngram_ids(words, self.config["buckets"], self.config["ngrams"])
+    def features(self, streams: Sequence[Sequence[str]]) -> list[int]:
+        return stream_features(streams, self.config["buckets"], self.config["ngrams"])
 
     def forward(self, rows: Sequence[Sequence[int]]) -> torch.Tensor:
         """rows: the n-gram ids of each sequence -> (len(rows), dim)."""

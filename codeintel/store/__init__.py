@@ -23,6 +23,7 @@ from typing import Iterable, Iterator, Optional
 
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .clones import CloneQueries
+from .embeddings import EmbeddingQueries
 from .functions import FunctionQueries
 from .summaries import SummaryQueries
 
@@ -195,7 +196,7 @@ def prepare_record(record: "FileRecord") -> "FileRecord":
     return record
 
 
-class Store(SummaryQueries, CloneQueries, FunctionQueries):
+class Store(SummaryQueries, CloneQueries, EmbeddingQueries, FunctionQueries):
     def __init__(self, path: Path, conn: sqlite3.Connection):
         self.path = path
         self.conn = conn

@@ -5,7 +5,7 @@ are offsets into the file's bytes (files.content). Only this package names table
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -176,5 +176,27 @@ CREATE TABLE IF NOT EXISTS clone_fingerprints (
 CREATE INDEX IF NOT EXISTS clone_fingerprints_hash ON clone_fingerprints(hash);
 """
 
+_V5 = """
+-- learned clone embeddings (float16 little-endian vectors, L2-normalised when written), one model at a
+-- time: rows of another model id, or of a blob no indexed file has any more, are dropped when filled.
+-- A function's row has its byte span in the file; the whole file's row has start_byte 0, end_byte -1.
+CREATE TABLE IF NOT EXISTS clone_embeddings (
+    model TEXT NOT NULL,                -- CloneEncoder.model_id
+    blob TEXT NOT NULL,                 -- git blob id of the file's content
+    start_byte INTEGER NOT NULL,
+    end_byte INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, blob, start_byte, end_byte)
+) WITHOUT ROWID;
+-- one vector per kept submission of a plagiarism archive (see clones.plagiarism for how it is made)
+CREATE TABLE IF NOT EXISTS clone_submission_embeddings (
+    model TEXT NOT NULL,
+    submission_id INTEGER NOT NULL REFERENCES clone_submissions(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, submission_id)
+);
+CREATE INDEX IF NOT EXISTS clone_submission_embeddings_submission ON clone_submission_embeddings(submission_id);
+"""
+
 # version -> SQL that brings a store from version-1 to version
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
