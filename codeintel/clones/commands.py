@@ -63,7 +63,7 @@ def _repository_programs(root: Path, min_tokens: int, limit):
                    ".codeintel/models/clones/ receives the model (default: the nearest index).")
 @click.option("--output", type=click.Path(file_okay=False), default=None, help="Save the model in this folder instead.")
 @click.option("--objective", default="simclr", show_default=True, type=click.Choice(["simclr", "moco"]))
-@click.option("--representation", default="tokens", show_default=True, type=click.Choice(["tokens", "ast"]))
+@click.option("--representation", default="tokens", show_default=True, type=click.Choice(["tokens", "ast", "tokens+ast"]))
 @click.option("--transforms", default="rename,comments,dead_code,if_swap", show_default=True,
               help="Transformations that make the training views (the others are held out).")
 @click.option("--views", default=2, show_default=True, type=click.IntRange(0, 8), help="Rewrites per program.")
@@ -73,7 +73,9 @@ def _repository_programs(root: Path, min_tokens: int, limit):
 @click.option("--epochs", default=12, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(4, 8192))
 @click.option("--lr", default=2e-3, show_default=True, type=click.FloatRange(0, 1, min_open=True))
-@click.option("--temperature", default=0.07, show_default=True, type=click.FloatRange(0, 10, min_open=True))
+@click.option("--temperature", default=0.1, show_default=True, type=click.FloatRange(0, 10, min_open=True))
+@click.option("--feature-dropout", default=0.3, show_default=True, type=click.FloatRange(0, 0.9),
+              help="Share of a view's n-grams dropped at random while training.")
 @click.option("--max-steps", default=0, type=click.IntRange(0), help="Stop after this many steps (0 = none).")
 @click.option("--eval-every", default=0, type=click.IntRange(0), help="Validate every N steps (0 = each epoch).")
 @click.option("--patience", default=3, show_default=True, type=click.IntRange(0))
@@ -82,7 +84,7 @@ def _repository_programs(root: Path, min_tokens: int, limit):
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def train_clones_cmd(corpus, split, language, limit, repo, output, objective, representation, transforms, views,
-                     buckets, dim, ngrams, epochs, batch_size, lr, temperature, max_steps, eval_every, patience,
+                     buckets, dim, ngrams, epochs, batch_size, lr, temperature, feature_dropout, max_steps, eval_every, patience,
                      min_tokens, seed, as_json):
     """Train the clone encoder contrastively (SimCLR or MoCo) on labelled programs or on this
     repository's functions, and save it in the model registry."""
@@ -110,7 +112,7 @@ def train_clones_cmd(corpus, split, language, limit, repo, output, objective, re
     settings = CloneTrainSettings(representation=representation, objective=objective, buckets=buckets, dim=dim,
                                   ngrams=ngrams, views=views,
                                   train_transforms=tuple(t for t in transforms.split(",") if t),
-                                  temperature=temperature, seed=seed)
+                                  temperature=temperature, feature_dropout=feature_dropout, seed=seed)
     out_dir = Path(output) if output else repo_model_dir(root, "clones")
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=patience,
                          eval_every_steps=eval_every, max_steps=max_steps, weight_decay=0.01,

@@ -6,7 +6,7 @@ indexed repository (no labels). Positive pairs are
 - two *views* of the same program: the original and rewrites by the semantics-preserving
   transformations of ``transform`` (a random subset of ``train_transforms`` each; the others
   are held out so evaluation can tell whether the model only learned our augmenter), then
-  10 % of the n-grams dropped at random;
+  30 % of the n-grams dropped at random;
 - programs with the same label, where labels exist (supervised contrastive, as positives of
   the same loss).
 
@@ -60,10 +60,10 @@ class CloneTrainSettings:
     max_words: int = 512
     views: int = 2                    # rewritten variants made per program (plus the original)
     train_transforms: tuple = DEFAULT_TRAIN_TRANSFORMS
-    temperature: float = 0.07
+    temperature: float = 0.1
     queue: int = 4096                 # MoCo
     momentum: float = 0.99            # MoCo
-    feature_dropout: float = 0.1
+    feature_dropout: float = 0.3
     val_share: float = 0.1            # share of groups held out for validation
     seed: int = 0                     # the views and the split (the training loop has its own)
     workers: int = 2                  # processes making the views
@@ -316,7 +316,10 @@ def train_clone_encoder(programs: Sequence[Program], out_dir: Path, settings: Cl
     metrics = {val_metric: val_score}
     card = {**meta, "counts": {"programs": len(programs), "train": len(train_idx), "val": len(val_idx),
                                "labels": len(label_ids)},
-            "split": meta.get("split") or f"validation: {settings.val_share:.0%} of the groups (labels or files), seeded",
+            "split": meta.get("split") or {
+                "by": "label" if label_ids else "file",
+                "validation_share": settings.val_share, "seed": settings.seed,
+                "validation_groups": sorted({programs[i].group for i in val_idx})[:100]},
             "transforms": {"trained_on": list(settings.train_transforms),
                            "held_out": [t for t in TRANSFORMS if t not in settings.train_transforms]},
             "metrics": {**metrics, **meta.get("metrics", {})}, "seconds": round(time.monotonic() - started, 1)}

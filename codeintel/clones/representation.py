@@ -5,7 +5,8 @@
   long numbers as ``$num``;
 - ``ast``: the tree linearised in pre-order: each named inner node gives its type
   (``for_statement``, ``call_expression``…), each leaf its text as above; brackets and
-  separators, which the tree's shape already says, are left out.
+  separators, which the tree's shape already says, are left out;
+- ``tokens+ast``: both, as separate streams.
 
 Both cap their length at ``max_words``. A source that does not parse still gives a sequence
 (tree-sitter keeps ERROR nodes' leaves); an unknown language falls back to the plain lexer of
@@ -19,7 +20,7 @@ from typing import Optional
 
 from .tokens import ID, LIT, _fallback, _parser, _walk
 
-REPRESENTATIONS = ("tokens", "ast")
+REPRESENTATIONS = ("tokens", "ast", "tokens+ast")
 _SEPARATORS = frozenset("(){}[];,")
 _INNER = "\x00"
 
@@ -36,8 +37,9 @@ def words(source: bytes, language: Optional[str], representation: str = "tokens"
 
 
 def streams(source: bytes, language: Optional[str], representation: str = "tokens",
-            max_words: int = 512) -> tuple[list[str], list[str]]:
-    """(the word sequence, the same with names and literals normalised)."""
+            max_words: int = 512) -> tuple[list[str], ...]:
+    """``tokens`` and ``ast``: (the word sequence, the same with names and literals
+    normalised); ``tokens+ast``: (tokens, normalised tokens, AST)."""
     if representation not in REPRESENTATIONS:
         raise ValueError(f"unknown representation {representation!r}; use one of {', '.join(REPRESENTATIONS)}")
     kinds: list = []
@@ -49,7 +51,7 @@ def streams(source: bytes, language: Optional[str], representation: str = "token
             parser, comments = _parser(language)
         except KeyError:
             parser = None
-    ast = representation == "ast" and parser is not None
+    with_ast = representation != "tokens" and parser is not None
     if parser is None:
         _fallback(source, kinds, starts, ends)
     else:
@@ -59,21 +61,31 @@ def streams(source: bytes, language: Optional[str], representation: str = "token
                 starts.append(0)
                 ends.append(0)
 
-        _walk(parser.parse(source).root_node, comments, kinds, starts, ends, inner if ast else None)
-        if ast and kinds:
+        _walk(parser.parse(source).root_node, comments, kinds, starts, ends, inner if with_ast else None)
+        if with_ast and kinds:
             del kinds[0], starts[0], ends[0]          # the root (translation_unit, module…)
-    out: list[str] = []
-    normalised: list[str] = []
+    tok, tok_norm, ast, ast_norm = [], [], [], []
     for kind, start, end in zip(kinds, starts, ends):
-        if len(out) >= max_words:
-            break
         if kind[:1] == _INNER:
-            out.append(kind[1:])
-            normalised.append(kind[1:])
-            continue
-        if ast and kind in _SEPARATORS:
+            if len(ast) < max_words:
+                ast.append(kind[1:])
+                ast_norm.append(kind[1:])
             continue
         text = source[start:end].decode("utf-8", "replace")
-        out.append(_literal_word(text) if kind == LIT else text)
-        normalised.append(kind if kind in (ID, LIT) else text)
-    return out, normalised
+        word = _literal_word(text) if kind == LIT else text
+        plain = kind if kind in (ID, LIT) else text
+        if len(tok) < max_words:
+            tok.append(word)
+            tok_norm.append(plain)
+        if kind not in _SEPARATORS and len(ast) < max_words:
+            ast.append(word)
+            ast_norm.append(plain)
+        if len(tok) >= max_words and len(ast) >= max_words:
+            break
+    if representation == "tokens":
+        return tok, tok_norm
+    if parser is None:   # no tree: the AST forms are the tokens
+        ast, ast_norm = tok, tok_norm
+    if representation == "ast":
+        return ast, ast_norm
+    return tok, tok_norm, ast
