@@ -86,9 +86,23 @@ def test_train_on_labelled_corpus_and_evaluate(tmp_path, objective):
     result = json.loads(cli("eval", "clones", "--labelled", corpus, "--split", "valid", "--model", out,
                             check=0).stdout)
     scores = result["retrieval"]["scores"]
-    assert set(scores) >= {"tfidf", "winnowing", "model"}
+    assert set(scores) >= {"tfidf", "winnowing", "model"} and "combined" not in scores
     assert 0 <= scores["model"]["map_at_r"] <= 1
     assert result["model"]["path"] == str(out)
+
+    root = tmp_path / "pairs"
+    root.mkdir()
+    programs = [json.loads(line)["code"] for line in corpus.read_text().splitlines()]
+    (root / "a.cpp").write_text(programs[0])
+    (root / "b.cpp").write_text(programs[0].replace("scanf", "scanf ") + "\n// copied\n")
+    (root / "c.cpp").write_text(programs[-1])
+    (root / "pairs.csv").write_text("original,candidate,is_plagiarism,level\na.cpp,b.cpp,1,light\na.cpp,c.cpp,0,\n")
+    plag = json.loads(cli("eval", "clones", "--pairs", root / "pairs.csv", "--root", root, "--model", out,
+                          check=0).stdout)["plagiarism"]["scores"]
+    assert {"fragments", "model", "combined"} <= set(plag) and plag["combined"]["roc_auc"]["light"] == 1.0
+    baselines = json.loads(cli("eval", "clones", "--pairs", root / "pairs.csv", "--root", root, "--no-model",
+                               check=0).stdout)
+    assert baselines["model"] is None and "model" not in baselines["plagiarism"]["scores"]
 
 
 def test_train_on_repository_functions_becomes_active(tmp_path, repo):

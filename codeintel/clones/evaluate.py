@@ -236,7 +236,8 @@ def evaluate_pairs(pairs: list[dict], root: str, k: int = DEFAULT_K, window: int
 
 def model_scorers(model_dir) -> tuple[dict, dict]:
     """The learned encoder at ``model_dir`` as an extra scorer of ``evaluate_retrieval``
-    (cosine matrix of all programs) and of ``evaluate_pairs`` (cosine of one pair)."""
+    (cosine matrix of all programs) and of ``evaluate_pairs`` (cosine of one pair, and
+    ``combined``: its mean with the fragment similarity, as `codeintel plagiarism` ranks)."""
     from .encoder import load_encoder
 
     encoder = load_encoder(model_dir)
@@ -249,4 +250,13 @@ def model_scorers(model_dir) -> tuple[dict, dict]:
         emb = encoder.embed([text_a, text_b], [lang_a, lang_b])
         return float(emb[0] @ emb[1])
 
-    return {"model": matrix}, {"model": pair}
+    def combined(text_a, lang_a, text_b, lang_b):
+        """What `codeintel plagiarism` ranks by: the mean of fragment similarity and cosine."""
+        docs = []
+        for text, lang in ((text_a, lang_a), (text_b, lang_b)):
+            doc = Document("", tokenize(text, lang), None)
+            doc.prints = winnow(doc.tokens, DEFAULT_K, DEFAULT_WINDOW)
+            docs.append(doc)
+        return (compare([docs[0]], [docs[1]]).similarity + pair(text_a, lang_a, text_b, lang_b)) / 2
+
+    return {"model": matrix}, {"model": pair, "combined": combined}
