@@ -32,7 +32,7 @@ def write_model_dir(folder: Path, seed: int = 0) -> Path:
     gives other weights, so another model id."""
     import torch
 
-    from codeintel.models.bag import BagEncoder
+    from codeintel.models.bag_module import BagEncoder
     from codeintel.models.registry import save_model
 
     torch.manual_seed(seed)

@@ -82,6 +82,16 @@ def test_train_on_labelled_corpus_and_evaluate(tmp_path, objective):
     assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
     assert np.allclose(emb[0], emb[1]) and not np.allclose(emb[0], emb[2])
     assert len(encoder.model_id) == 16 and encoder.model_id == load_encoder(out).model_id
+    import torch
+
+    from codeintel.models.bag_module import bag_from_config
+    from codeintel.models.registry import load_state
+
+    module = bag_from_config(encoder.config["encoder"])        # the training network, same weights
+    module.load_state_dict({k: v.float() for k, v in load_state(out).items()})
+    with torch.no_grad():
+        reference = torch.nn.functional.normalize(module([encoder.features(c, "cpp") for c in codes]), dim=-1)
+    assert np.allclose(encoder.embed(codes, ["cpp"] * 3), reference.numpy(), atol=1e-5)   # numpy = torch
 
     result = json.loads(cli("eval", "clones", "--labelled", corpus, "--split", "valid", "--model", out,
                             check=0).stdout)

@@ -156,7 +156,7 @@ def build_model(settings: CloneTrainSettings):
     import torch
     from torch import nn
 
-    from ..models.bag import BagEncoder
+    from ..models.bag_module import BagEncoder
 
     class ContrastiveModel(nn.Module):
         """The encoder (what is saved), the projection head and, for MoCo, the momentum copy and queue."""

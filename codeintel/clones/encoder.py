@@ -10,7 +10,8 @@ that training adds (as SimCLR and MoCo do) is not part of the saved model.
 clones``), else the built-in one, else gives None (then clone detection uses fingerprints
 only). ``model_id`` (16 hex digits of the weights' sha256) names the weights, so stored
 embeddings of another model are never mixed with these. Weights may be stored in float16
-(the built-in model is); they are computed in float32.
+(the built-in model is); they are computed in float32, in numpy (``models.bag.NumpyBag``), so
+embedding never imports torch (the language server stays small and starts fast).
 """
 from __future__ import annotations
 
@@ -29,13 +30,11 @@ FEATURE = "clones"
 
 
 class CloneEncoder:
-    """A trained clones model directory, ready to embed."""
+    """A trained clones model directory, ready to embed (numpy only: no torch import)."""
 
     def __init__(self, directory: os.PathLike | str):
-        import torch
-
-        from ..models.bag import bag_from_config
-        from ..models.registry import load_state
+        from ..models.bag import NumpyBag
+        from ..models.numpy_encoder import load_arrays
 
         self.path = Path(directory)
         self.config = json.loads((self.path / CONFIG).read_text(encoding="utf-8"))
@@ -44,25 +43,23 @@ class CloneEncoder:
             raise ValueError(f"{self.path}: not a clones model")
         self.representation = self.config["representation"]
         self.max_words = int(self.config["max_words"])
-        self.encoder = bag_from_config(encoder_config)
-        self.encoder.load_state_dict({k: v.float() for k, v in load_state(self.path).items()})
-        self.encoder.eval()
+        self.encoder = NumpyBag(load_arrays(self.path / WEIGHTS), encoder_config)
         self.dim = self.encoder.dim
         self.model_id = hashlib.sha256((self.path / WEIGHTS).read_bytes()).hexdigest()[:16]
-        self._torch = torch
 
     def features(self, source: bytes, language: Optional[str]) -> list[int]:
         return self.encoder.features(streams(source, language, self.representation, self.max_words))
 
     def embed(self, sources: Sequence[bytes], languages: Sequence[Optional[str]], batch_size: int = 512) -> np.ndarray:
         """float32 (len(sources), dim), rows L2-normalised."""
-        torch = self._torch
         out = np.zeros((len(sources), self.dim), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(sources), batch_size):
-                rows = [self.features(s, lang) for s, lang in
-                        zip(sources[start:start + batch_size], languages[start:start + batch_size])]
-                out[start:start + len(rows)] = torch.nn.functional.normalize(self.encoder(rows), dim=-1).numpy()
+        for start in range(0, len(sources), batch_size):
+            rows = [self.features(s, lang) for s, lang in
+                    zip(sources[start:start + batch_size], languages[start:start + batch_size])]
+            if rows:
+                vectors = self.encoder(rows)
+                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+                out[start:start + len(rows)] = vectors / np.maximum(norms, 1e-12)
         return out
 
 
@@ -71,6 +68,6 @@ def load_encoder(directory: os.PathLike | str) -> CloneEncoder:
 
 
 def active_encoder(repo_root: Optional[os.PathLike | str]) -> Optional[CloneEncoder]:
-    """The repository's clones model, else the built-in one, else None. Imports torch."""
+    """The repository's clones model, else the built-in one, else None."""
     info = active_model(FEATURE, repo_root)
     return CloneEncoder(info.path) if info is not None else None

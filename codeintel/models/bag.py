@@ -1,20 +1,20 @@
-"""A hashed n-gram bag encoder: a word sequence in, one vector out, cheap enough to train and
-run on two CPU cores.
+"""A hashed n-gram bag encoder: word sequences in, one vector out, cheap enough to train and
+run on two CPU cores. This module owns its features and its forward pass in numpy (what
+inference runs: no torch import); ``models.bag_module`` is the same network in torch, for
+training, with the same weight names.
 
-Every n-gram of the sequence (n = 1..``ngrams``) is hashed (crc32, stable across runs and
-machines) into one of ``buckets`` rows of an embedding table (an input may be several
-sequences, "streams", hashed apart: ``stream_features``); the rows of an input are
-averaged (``torch.nn.EmbeddingBag``), layer-normalised and refined by a residual MLP. Word
-order is seen through the n-grams, as in fastText. ``BagEncoder.config`` is what goes into a
-model directory's ``config.json``; ``bag_from_config`` rebuilds the module.
+Every n-gram of a sequence (n = 1..``ngrams``) is hashed (crc32, stable across runs and
+machines) into one of ``buckets`` rows of an embedding table; an input may be several
+sequences ("streams"), hashed apart by a per-stream salt (``stream_features``). The rows of
+an input are averaged, layer-normalised and refined by a residual MLP (GELU). Word order is
+seen through the n-grams, as in fastText.
 """
 from __future__ import annotations
 
 import zlib
 from typing import Sequence
 
-import torch
-from torch import nn
+import numpy as np
 
 
 def ngram_ids(words: Sequence[str], buckets: int, ngrams: int, salt: int = 0) -> list[int]:
@@ -37,29 +37,37 @@ def stream_features(streams: Sequence[Sequence[str]], buckets: int, ngrams: int)
     return out or [0]
 
 
-class BagEncoder(nn.Module):
-    def __init__(self, buckets: int = 65536, dim: int = 256, ngrams: int = 3):
-        super().__init__()
-        self.config = {"arch": "bag", "buckets": int(buckets), "dim": int(dim), "ngrams": int(ngrams)}
-        self.embedding = nn.EmbeddingBag(buckets, dim, mode="mean")
-        self.norm = nn.LayerNorm(dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+class NumpyBag:
+    """The forward pass of ``bag_module.BagEncoder`` from its saved weights (float16 or 32)."""
 
-    @property
-    def dim(self) -> int:
-        return self.config["dim"]
+    def __init__(self, state: dict, config: dict):
+        self.config = dict(config)
+        self.dim = int(config["dim"])
+        w = {k: np.asarray(v, dtype=np.float32) for k, v in state.items()}
+        self.table = w["embedding.weight"]
+        self.norm_w, self.norm_b = w["norm.weight"], w["norm.bias"]
+        self.w1, self.b1 = w["mlp.0.weight"].T.copy(), w["mlp.0.bias"]
+        self.w2, self.b2 = w["mlp.2.weight"].T.copy(), w["mlp.2.bias"]
+        if self.table.shape != (config["buckets"], self.dim):
+            raise ValueError(f"embedding table {self.table.shape} does not match the config")
 
     def features(self, streams: Sequence[Sequence[str]]) -> list[int]:
         return stream_features(streams, self.config["buckets"], self.config["ngrams"])
 
-    def forward(self, rows: Sequence[Sequence[int]]) -> torch.Tensor:
-        """rows: the n-gram ids of each sequence -> (len(rows), dim)."""
-        flat = torch.tensor([i for row in rows for i in row], dtype=torch.long)
-        lengths = torch.tensor([len(row) for row in rows], dtype=torch.long)
-        offsets = torch.cumsum(lengths, 0) - lengths
-        h = self.norm(self.embedding(flat, offsets))
-        return h + self.mlp(h)
+    def __call__(self, rows: Sequence[Sequence[int]]) -> np.ndarray:
+        """rows: the n-gram ids of each input -> float32 (len(rows), dim)."""
+        from scipy.sparse import csr_matrix
+        from scipy.special import erf
 
-
-def bag_from_config(config: dict) -> BagEncoder:
-    return BagEncoder(config["buckets"], config["dim"], config["ngrams"])
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        flat = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(lengths.sum()))
+        indptr = np.concatenate(([0], np.cumsum(lengths)))
+        weights = np.repeat(1.0 / np.maximum(lengths, 1), lengths).astype(np.float32)
+        # the mean of each input's rows, as one sparse (inputs x buckets) product with the table
+        h = csr_matrix((weights, flat, indptr), shape=(len(rows), self.table.shape[0])) @ self.table
+        mean = h.mean(-1, keepdims=True)
+        var = ((h - mean) ** 2).mean(-1, keepdims=True)
+        h = (h - mean) / np.sqrt(var + 1e-5) * self.norm_w + self.norm_b
+        inner = h @ self.w1 + self.b1
+        inner = 0.5 * inner * (1.0 + erf(inner / np.sqrt(2.0)))
+        return (h + inner @ self.w2 + self.b2).astype(np.float32)
