@@ -146,3 +146,21 @@ def test_bad_input_is_one_line(tmp_path):
     assert not (tmp_path / "m").exists()
     proc = cli("train", "clones", "--corpus", few, "--representation", "graph")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_a_damaged_clones_model_falls_back_to_fragments(tmp_path, repo):
+    from test_clones import DISGUISED, ORIGINAL
+
+    models = tmp_path / "builtin"
+    (models / "clones").mkdir(parents=True)
+    (models / "clones" / "config.json").write_text(json.dumps({"feature": "clones", "encoder": {"arch": "bag"}}))
+    (models / "clones" / "meta.json").write_text("{}")
+    (models / "clones" / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    (repo / "a.py").write_text(ORIGINAL)
+    (repo / "b.py").write_text(DISGUISED)
+    env = {"CODEINTEL_BUILTIN_MODELS": str(models)}
+    cli("index", repo, "--no-history", "-q", check=0, env=env)
+    proc = cli("clones", repo, "--json", env=env)
+    assert proc.returncode == 0 and "not usable" in proc.stderr and "Traceback" not in proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["learned_model"] is None and data["groups"]

@@ -68,6 +68,18 @@ def load_encoder(directory: os.PathLike | str) -> CloneEncoder:
 
 
 def active_encoder(repo_root: Optional[os.PathLike | str]) -> Optional[CloneEncoder]:
-    """The repository's clones model, else the built-in one, else None."""
+    """The repository's clones model, else the built-in one, else None. A model that cannot
+    be loaded (damaged weights, a config of another kind) is reported in one line on stderr
+    and the caller goes on with fingerprints only."""
+    import sys
+
     info = active_model(FEATURE, repo_root)
-    return CloneEncoder(info.path) if info is not None else None
+    if info is None:
+        return None
+    try:
+        return CloneEncoder(info.path)
+    except (OSError, ValueError, KeyError, ImportError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"codeintel: clones model {info.path} not usable ({reason}); using shared fragments only",
+              file=sys.stderr)
+        return None
