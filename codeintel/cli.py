@@ -571,11 +571,7 @@ def eval_clones(labelled, split, limit, language, pairs, root, model_dir, no_mod
         raise Failure("give --labelled FILE.jsonl and/or --pairs FILE.csv --root DIR", EXIT_USAGE)
     if pairs and not root:
         raise Failure("--pairs needs --root DIR (the folder its paths are relative to)", EXIT_USAGE)
-    if language:
-        from indexer.languages import language_names
-
-        if language not in language_names():
-            raise Failure(f"unknown language {language!r}; choose from {', '.join(language_names())}", EXIT_USAGE)
+    check_language(language)
     info = None if no_model else eval_model("clones", model_dir, Path(repo) if repo else Path.cwd())
     retrieval_extra, pairs_extra = model_scorers(info.path) if info is not None else ({}, {})
     out = {"model": None if info is None else {"path": str(info.path), "source": info.source,
@@ -591,6 +587,15 @@ def eval_clones(labelled, split, limit, language, pairs, root, model_dir, no_mod
     except EvalInputError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
     _emit_json(out)
+
+
+def check_language(language: Optional[str]) -> None:
+    """Refuse (exit 2) a ``--language`` that is not one of the indexer's languages."""
+    if language:
+        from indexer.languages import language_names
+
+        if language not in language_names():
+            raise Failure(f"unknown language {language!r}; choose from {', '.join(language_names())}", EXIT_USAGE)
 
 
 def eval_model(feature: str, model_dir: Optional[str], root: Path):

@@ -84,8 +84,8 @@ def _repository_programs(root: Path, min_tokens: int, limit):
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def train_clones_cmd(corpus, split, language, limit, repo, output, objective, representation, transforms, views,
-                     buckets, dim, ngrams, epochs, batch_size, lr, temperature, feature_dropout, max_steps, eval_every, patience,
-                     min_tokens, seed, as_json):
+                     buckets, dim, ngrams, epochs, batch_size, lr, temperature, feature_dropout, max_steps, eval_every,
+                     patience, min_tokens, seed, as_json):
     """Train the clone encoder contrastively (SimCLR or MoCo) on labelled programs or on this
     repository's functions, and save it in the model registry."""
     from ..models.registry import find_repo_root, repo_model_dir
@@ -94,12 +94,7 @@ def train_clones_cmd(corpus, split, language, limit, repo, output, objective, re
     from .evaluate import EvalInputError
 
     cli = _cli()
-    if language:
-        from indexer.languages import language_names
-
-        if language not in language_names():
-            raise cli.Failure(f"unknown language {language!r}; choose from {', '.join(language_names())}",
-                              cli.EXIT_USAGE)
+    cli.check_language(language)
     root = Path(repo) if repo else (find_repo_root(Path.cwd()) or Path.cwd())
     try:
         if corpus:

@@ -39,7 +39,6 @@ from .transform import TRANSFORMS, disguise
 
 OBJECTIVES = ("simclr", "moco")
 DEFAULT_TRAIN_TRANSFORMS = ("rename", "comments", "dead_code", "if_swap")
-DEFAULT_HELD_OUT = ("for_while", "reorder")
 
 
 @dataclass
@@ -93,28 +92,17 @@ def _variants(args) -> list[list[str]]:
     return out
 
 
-def make_views(programs: Sequence[Program], settings: CloneTrainSettings,
-               progress: Optional[Callable[[int], None]] = None) -> list[list[list[str]]]:
+def make_views(programs: Sequence[Program], settings: CloneTrainSettings) -> list[list[list[str]]]:
     """For each program: its streams (``representation.streams``), then those of
-    ``settings.views`` rewrites."""
+    ``settings.views`` rewrites (in ``settings.workers`` processes for more than 200)."""
     jobs = [(p.code, p.language, tuple(settings.train_transforms), settings.views, settings.seed * 7919 + i,
              settings.representation, settings.max_words) for i, p in enumerate(programs)]
     if settings.workers > 1 and len(jobs) > 200:
         import multiprocessing as mp
 
         with mp.get_context("fork").Pool(settings.workers) as pool:
-            out = []
-            for item in pool.imap(_variants, jobs, chunksize=64):
-                out.append(item)
-                if progress:
-                    progress(1)
-            return out
-    out = []
-    for job in jobs:
-        out.append(_variants(job))
-        if progress:
-            progress(1)
-    return out
+            return list(pool.imap(_variants, jobs, chunksize=64))
+    return [_variants(job) for job in jobs]
 
 
 def split_groups(programs: Sequence[Program], share: float, seed: int) -> tuple[list[int], list[int]]:
@@ -323,7 +311,6 @@ def train_clone_encoder(programs: Sequence[Program], out_dir: Path, settings: Cl
             "transforms": {"trained_on": list(settings.train_transforms),
                            "held_out": [t for t in TRANSFORMS if t not in settings.train_transforms]},
             "metrics": {**metrics, **meta.get("metrics", {})}, "seconds": round(time.monotonic() - started, 1)}
-    card.setdefault("parameters", sum(p.numel() for p in model.encoder.parameters()))
     # float16 on disk halves the size (the built-in model must stay under 25 MB); computed in float32
     save_model(out_dir, copy.deepcopy(model.encoder).half(), full_config, card)
     return {"model": str(out_dir), "steps": result.steps, "best_step": result.best_step, val_metric: val_score,

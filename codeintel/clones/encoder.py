@@ -1,9 +1,9 @@
 """The learned clone encoder at inference: a program (or function) in, one unit vector out.
 
-The encoder (``codeintel.models.bag.BagEncoder``, trained by ``contrastive``) reads the
-program's word sequences in the representation it was trained on (``representation.streams``:
-tree-sitter tokens or the linearised AST, as written and normalised) as hashed n-grams; its output is L2-normalised, so
-the dot product of two embeddings is the learned similarity (cosine). The projection head
+The encoder (``codeintel.models.bag``; trained as ``models.bag_module.BagEncoder`` by
+``contrastive``) reads the program's word sequences in the representation it was trained on
+(``representation.streams``: tree-sitter tokens or the linearised AST, as written and
+normalised) as hashed n-grams; its output is L2-normalised, so the dot product of two embeddings is the learned similarity (cosine). The projection head
 that training adds (as SimCLR and MoCo do) is not part of the saved model.
 
 ``active_encoder(repo_root)`` loads the repository's clones model (``codeintel train

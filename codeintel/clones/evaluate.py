@@ -197,6 +197,8 @@ def read_pairs(path: str, root: str) -> list[dict]:
 
 def evaluate_pairs(pairs: list[dict], root: str, k: int = DEFAULT_K, window: int = DEFAULT_WINDOW,
                    extra: Optional[dict] = None) -> dict:
+    """ROC-AUC per level of each scorer (the baselines, fragments and ``extra``'s; with a
+    ``model`` scorer also ``combined``, the mean of fragments and model) over ``pairs``."""
     base = Path(root)
     files = sorted({p[key] for p in pairs for key in ("original", "candidate")})
     texts = {f: (base / f).read_bytes() for f in files}
@@ -217,6 +219,8 @@ def evaluate_pairs(pairs: list[dict], root: str, k: int = DEFAULT_K, window: int
         scores["fragments"].append(compare([docs[a]], [docs[b]]).similarity)
         for name, fn in (extra or {}).items():
             scores[name].append(float(fn(texts[a], langs[a], texts[b], langs[b])))
+    if "model" in scores:   # what `codeintel plagiarism` ranks by when a clones model is active
+        scores["combined"] = [(f + m) / 2 for f, m in zip(scores["fragments"], scores["model"])]
     levels = sorted({p["level"] for p in pairs if p["positive"]})
     neg_levels = {p["level"] for p in pairs if not p["positive"]}
     result = {"pairs": len(pairs), "positives": sum(p["positive"] for p in pairs), "metric": "ROC-AUC",
@@ -235,28 +239,26 @@ def evaluate_pairs(pairs: list[dict], root: str, k: int = DEFAULT_K, window: int
 
 
 def model_scorers(model_dir) -> tuple[dict, dict]:
-    """The learned encoder at ``model_dir`` as an extra scorer of ``evaluate_retrieval``
-    (cosine matrix of all programs) and of ``evaluate_pairs`` (cosine of one pair, and
-    ``combined``: its mean with the fragment similarity, as `codeintel plagiarism` ranks)."""
+    """The learned encoder at ``model_dir`` as the ``model`` scorer of ``evaluate_retrieval``
+    (cosine matrix of all programs) and of ``evaluate_pairs`` (cosine of one pair; that
+    function then adds ``combined``, its mean with the fragment similarity). A file met in
+    several pairs is embedded once."""
     from .encoder import load_encoder
 
     encoder = load_encoder(model_dir)
+    cache: dict = {}
 
     def matrix(codes, langs):
         emb = encoder.embed(codes, langs)
         return emb @ emb.T
 
+    def vector(text: bytes, lang):
+        key = (text, lang)
+        if key not in cache:
+            cache[key] = encoder.embed([text], [lang])[0]
+        return cache[key]
+
     def pair(text_a, lang_a, text_b, lang_b):
-        emb = encoder.embed([text_a, text_b], [lang_a, lang_b])
-        return float(emb[0] @ emb[1])
+        return float(vector(text_a, lang_a) @ vector(text_b, lang_b))
 
-    def combined(text_a, lang_a, text_b, lang_b):
-        """What `codeintel plagiarism` ranks by: the mean of fragment similarity and cosine."""
-        docs = []
-        for text, lang in ((text_a, lang_a), (text_b, lang_b)):
-            doc = Document("", tokenize(text, lang), None)
-            doc.prints = winnow(doc.tokens, DEFAULT_K, DEFAULT_WINDOW)
-            docs.append(doc)
-        return (compare([docs[0]], [docs[1]]).similarity + pair(text_a, lang_a, text_b, lang_b)) / 2
-
-    return {"model": matrix}, {"model": pair, "combined": combined}
+    return {"model": matrix}, {"model": pair}

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .tokens import ID, LIT, _fallback, _parser, _walk
+from .tokens import ID, INNER, LIT, leaves
 
 REPRESENTATIONS = ("tokens", "ast", "tokens+ast")
 _SEPARATORS = frozenset("(){}[];,")
-_INNER = "\x00"
 
 
 def _literal_word(text: str) -> str:
@@ -42,31 +41,10 @@ def streams(source: bytes, language: Optional[str], representation: str = "token
     normalised); ``tokens+ast``: (tokens, normalised tokens, AST)."""
     if representation not in REPRESENTATIONS:
         raise ValueError(f"unknown representation {representation!r}; use one of {', '.join(REPRESENTATIONS)}")
-    kinds: list = []
-    starts: list = []
-    ends: list = []
-    parser = None
-    if language:
-        try:
-            parser, comments = _parser(language)
-        except KeyError:
-            parser = None
-    with_ast = representation != "tokens" and parser is not None
-    if parser is None:
-        _fallback(source, kinds, starts, ends)
-    else:
-        def inner(node) -> None:
-            if node.is_named:
-                kinds.append(_INNER + node.type)
-                starts.append(0)
-                ends.append(0)
-
-        _walk(parser.parse(source).root_node, comments, kinds, starts, ends, inner if with_ast else None)
-        if with_ast and kinds:
-            del kinds[0], starts[0], ends[0]          # the root (translation_unit, module…)
+    kinds, starts, ends, tree = leaves(source, language, with_inner=representation != "tokens")
     tok, tok_norm, ast, ast_norm = [], [], [], []
     for kind, start, end in zip(kinds, starts, ends):
-        if kind[:1] == _INNER:
+        if kind[:1] == INNER:
             if len(ast) < max_words:
                 ast.append(kind[1:])
                 ast_norm.append(kind[1:])
@@ -84,7 +62,7 @@ def streams(source: bytes, language: Optional[str], representation: str = "token
             break
     if representation == "tokens":
         return tok, tok_norm
-    if parser is None:   # no tree: the AST forms are the tokens
+    if tree is None:   # no tree: the AST forms are the tokens
         ast, ast_norm = tok, tok_norm
     if representation == "ast":
         return ast, ast_norm

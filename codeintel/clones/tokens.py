@@ -70,10 +70,14 @@ def _is_identifier(node_type: str) -> bool:
     return node_type.endswith("identifier") or node_type in {"name", "word", "this", "self"}
 
 
+INNER = "\x00"   # prefix of an inner node's type in ``_walk``'s output (``with_inner``)
+
+
 def _walk(root, comment_types: frozenset, out_kinds: list, out_starts: list, out_ends: list,
-          on_inner=None) -> None:
-    """Depth-first over the tree with a cursor (fast); literals are taken whole. ``on_inner``,
-    when given, is called with every inner node (the root included) before its children."""
+          with_inner: bool = False) -> None:
+    """Depth-first over the tree with a cursor (fast); literals are taken whole. With
+    ``with_inner`` every named inner node below the root is output too, before its children,
+    as ``INNER + its type`` with an empty span at its start."""
     cursor = root.walk()
     while True:
         node = cursor.node
@@ -92,8 +96,10 @@ def _walk(root, comment_types: frozenset, out_kinds: list, out_starts: list, out
                 out_ends.append(node.end_byte)
         else:
             descend = True
-            if on_inner is not None:
-                on_inner(node)
+            if with_inner and node.is_named and node.id != root.id:
+                out_kinds.append(INNER + t)
+                out_starts.append(node.start_byte)
+                out_ends.append(node.start_byte)
         if descend and cursor.goto_first_child():
             continue
         while not cursor.goto_next_sibling():
@@ -134,47 +140,40 @@ def language_of(path: str, text: bytes = b"") -> Optional[str]:
     return spec.name if spec else None
 
 
-def tokenize(text: bytes, language: Optional[str]) -> TokenStream:
-    """The normalised tokens of ``text`` in ``language`` (an indexer language name), or by the
-    plain fallback when the language is unknown or None."""
+def leaves(text: bytes, language: Optional[str], with_inner: bool = False):
+    """(kinds, starts, ends, tree) of ``text``: its tree-sitter leaves in ``language`` (an
+    indexer language name; ``with_inner`` as in ``_walk``), or, when the language is unknown
+    or None, the plain fallback's tokens and tree None."""
     kinds: list = []
     starts: list = []
     ends: list = []
-    errors = 0
-    parsed = False
+    parser = None
     if language:
         try:
             parser, comments = _parser(language)
         except KeyError:
             parser = None
-        if parser is not None:
-            tree = parser.parse(text)
-            _walk(tree.root_node, comments, kinds, starts, ends)
-            errors = int(tree.root_node.has_error)
-            parsed = True
-    if not parsed:
+    if parser is None:
         _fallback(text, kinds, starts, ends)
+        return kinds, starts, ends, None
+    tree = parser.parse(text)
+    _walk(tree.root_node, comments, kinds, starts, ends, with_inner)
+    return kinds, starts, ends, tree
+
+
+def tokenize(text: bytes, language: Optional[str]) -> TokenStream:
+    """The normalised tokens of ``text`` in ``language`` (an indexer language name), or by the
+    plain fallback when the language is unknown or None."""
+    kinds, starts, ends, tree = leaves(text, language)
     ids = np.fromiter((token_id(k) for k in kinds), dtype=np.uint64, count=len(kinds))
     return TokenStream(text, ids, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64),
-                       language if parsed else None, errors)
+                       language if tree is not None else None, int(tree is not None and tree.root_node.has_error))
 
 
 def token_texts(text: bytes, language: Optional[str], raw: bool = False) -> list[str]:
     """The normalised token strings (for baselines and models that want words, not ids);
     ``raw`` gives each token's own text instead (names and literals kept, comments still dropped)."""
-    kinds: list = []
-    starts: list = []
-    ends: list = []
-    parsed = False
-    if language:
-        try:
-            parser, comments = _parser(language)
-            _walk(parser.parse(text).root_node, comments, kinds, starts, ends)
-            parsed = True
-        except KeyError:
-            pass
-    if not parsed:
-        _fallback(text, kinds, starts, ends)
+    kinds, starts, ends, _ = leaves(text, language)
     if raw:
         return [text[s:e].decode("utf-8", "replace") for s, e in zip(starts, ends)]
     return kinds
