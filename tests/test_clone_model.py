@@ -144,6 +144,12 @@ def test_bad_input_is_one_line(tmp_path):
     proc = cli("train", "clones", "--corpus", few, "--output", tmp_path / "m", *TINY)
     assert proc.returncode == 2 and "too few programs" in proc.stderr
     assert not (tmp_path / "m").exists()
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "todo.txt").write_text("keep me")
+    proc = cli("train", "clones", "--corpus", _corpus(tmp_path / "progs.jsonl"), "--output", mine, *TINY)
+    assert proc.returncode == 2 and "not a model" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert (mine / "todo.txt").read_text() == "keep me"           # nothing the user had is lost
     proc = cli("train", "clones", "--corpus", few, "--representation", "graph")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 

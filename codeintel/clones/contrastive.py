@@ -276,10 +276,11 @@ def train_clone_encoder(programs: Sequence[Program], out_dir: Path, settings: Cl
 
     import torch
 
-    from ..models.registry import save_model
+    from ..models.registry import check_model_target, save_model
     from ..models.training import train
 
     settings.check()
+    check_model_target(out_dir)            # before the training, not after it
     if len(programs) < 4:
         raise ValueError(f"too few programs to train on ({len(programs)}); need at least 4")
     started = time.monotonic()

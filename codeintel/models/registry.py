@@ -227,8 +227,27 @@ def make_meta(*, corpora: Optional[list] = None, counts: Optional[dict] = None, 
     return meta
 
 
+MODEL_FILES = frozenset((WEIGHTS, CONFIG, META, TOKENIZER))
+
+
+def check_model_target(directory: os.PathLike | str) -> None:
+    """Refuse (ValueError) to save a model over anything but a model directory: saving
+    replaces the directory whole, so a folder holding other files (a mistyped ``--output``)
+    would be lost."""
+    target = Path(directory)
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise ValueError(f"{target}: exists and is not a folder; give a new folder or a model folder")
+    others = sorted(p.name for p in target.iterdir() if p.name not in MODEL_FILES)
+    if others:
+        raise ValueError(f"{target}: holds files that are not a model's ({', '.join(others[:3])}"
+                         f"{', …' if len(others) > 3 else ''}); give a new folder or a model folder")
+
+
 def save_model(directory: os.PathLike | str, model, config: dict, meta: dict, tokenizer=None) -> Path:
-    """Write a model directory atomically: weights (safetensors), ``config.json``,
+    """Write a model directory atomically (refused over a folder that is not a model's:
+    ``check_model_target``): weights (safetensors), ``config.json``,
     ``meta.json`` (``date``, ``codeintel_version`` and ``parameters`` filled in when absent)
     and ``tokenizer.json`` when ``tokenizer`` (a ``tokenizers.Tokenizer`` or a path) is given."""
     import shutil
@@ -238,6 +257,7 @@ def save_model(directory: os.PathLike | str, model, config: dict, meta: dict, to
     from .io import replace_dir, save_tensors
 
     target = Path(directory)
+    check_model_target(target)
     meta = dict(meta)
     meta.setdefault("date", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     meta.setdefault("codeintel_version", __version__)
