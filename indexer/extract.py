@@ -9,7 +9,7 @@ file's bytes. The language server converts to UTF-16 at its edge.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -166,11 +166,11 @@ def signature_of(node: ts.Node, source: bytes, spec: LanguageSpec) -> str:
         text = lines[0]
     else:
         end = node.start_byte
-        for child in node.children:
-            if child.start_byte >= body.start_byte:
-                break
-            if child.type not in spec.comment_types:
-                end = child.end_byte
+        before = body.prev_sibling   # the header ends with the last child before the body, comments aside
+        while before is not None and before.type in spec.comment_types:
+            before = before.prev_sibling
+        if before is not None and before.start_byte >= node.start_byte:
+            end = before.end_byte
         if end == node.start_byte or end > body.start_byte:
             end = body.start_byte
         text = source[node.start_byte:end].decode("utf-8", "replace")
@@ -180,6 +180,8 @@ def signature_of(node: ts.Node, source: bytes, spec: LanguageSpec) -> str:
 
 
 def _split_qualified(name: str, spec: LanguageSpec) -> list[str]:
+    if not any(sep in name for sep in spec.qualifier_separators):
+        return [name.strip()] if name.strip() else []
     parts = [name]
     for sep in spec.qualifier_separators:
         parts = [p for part in parts for p in part.split(sep)]
@@ -247,15 +249,15 @@ def _structure_matches(spec: LanguageSpec, captures: dict[str, list[ts.Node]], r
     depth and the next: a few nodes each instead of a second walk of the whole tree.
     Should a pattern be rooted higher, some anchor is then missing from the matches, and
     the definitions and imports queries walk the whole tree instead."""
-    wanted = {(name, node.id) for name, nodes in captures.items() if _is_anchor(name) for node in nodes}
+    anchors = [name for name in captures if _is_anchor(name)]
+    wanted = {(name, node.id) for name in anchors for node in captures[name]}
     if not wanted:
         return [], []
     parents: dict[int, ts.Node] = {}
-    for name, nodes in captures.items():
-        if _is_anchor(name):
-            for node in nodes:
-                parent = node.parent or node
-                parents.setdefault(parent.id, parent)
+    for name in anchors:
+        for node in captures[name]:
+            parent = node.parent or node
+            parents.setdefault(parent.id, parent)
     cursor = ts.QueryCursor(spec.combined_query)
     cursor.set_max_start_depth(1)
     roles = spec.combined_roles
@@ -265,12 +267,14 @@ def _structure_matches(spec: LanguageSpec, captures: dict[str, list[ts.Node]], r
             role = roles[match[0]]
             if role != "reference":
                 (definitions if role == "definition" else imports).append(match)
-                found.update((name, node.id) for name, nodes in match[1].items() if _is_anchor(name)
-                             for node in nodes)
+                for name in anchors:
+                    for node in match[1].get(name, ()):
+                        found.add((name, node.id))
     if not wanted <= found:
         return (ts.QueryCursor(spec.definitions_query).matches(root),
                 ts.QueryCursor(spec.imports_query).matches(root) if spec.imports_query is not None else [])
-    definitions.sort(key=_match_position)  # source order, as a walk of the whole tree gives them
+    # definitions need no sorting (``_definitions`` orders them); imports go in source order,
+    # as a walk of the whole tree gives them
     imports.sort(key=_match_position)
     return definitions, imports
 
@@ -382,32 +386,45 @@ def extract(source: bytes, spec: LanguageSpec, tree: Optional[ts.Tree] = None,
                 facts.imports.append(imp)
 
     # --- references: every identifier that is not a definition's name, as byte offsets
-    name_starts = {start for start, _ in def_names}
-    # names made of several identifiers (C++ a::b) exclude everything inside them
-    compound = sorted((start, end) for start, end in def_names
-                      if b":" in source[start:end] or b"." in source[start:end])
-    compound_starts = [start for start, _ in compound]
+    facts.refs = _references(source, ref_nodes, def_names)
+    starts = facts.line_starts = line_starts(source)
+    facts.chunks = make_chunks(facts, source, starts)
+    return facts
+
+
+def _references(source: bytes, ref_nodes: list[ts.Node], def_names: list[tuple[int, int]]) -> dict[str, list[int]]:
+    """{identifier: sorted start bytes} of the identifier nodes that are no definition's
+    name. The loop over every identifier (a million in the standard library) does only
+    the grouping; definition names are taken out of their groups afterwards."""
     by_name: dict[bytes, list[int]] = {}
     for node in ref_nodes:
         start = node.start_byte
-        if start in name_starts:
-            continue
-        if compound:
-            i = bisect_right(compound_starts, start) - 1
-            if i >= 0 and start < compound[i][1]:
-                continue
         name = source[start:node.end_byte]
         bucket = by_name.get(name)
         if bucket is None:
             by_name[name] = [start]
         else:
             bucket.append(start)
-    for name, offsets in by_name.items():
-        offsets.sort()
-        facts.refs[name.decode("utf-8", "replace")] = offsets
-    starts = facts.line_starts = line_starts(source)
-    facts.chunks = make_chunks(facts, source, starts)
-    return facts
+    for offsets in by_name.values():
+        offsets.sort()   # already in order, as the query walked the tree: one pass
+    # names made of several identifiers (C++ a::b) exclude everything inside them
+    compound = sorted((start, end) for start, end in def_names
+                      if b":" in source[start:end] or b"." in source[start:end])
+    for start, end in def_names:
+        offsets = by_name.get(source[start:end])
+        if offsets:
+            i = bisect_left(offsets, start)
+            if i < len(offsets) and offsets[i] == start:
+                del offsets[i]
+    if compound:
+        compound_starts = [start for start, _ in compound]
+
+        def outside(offset: int) -> bool:
+            i = bisect_right(compound_starts, offset) - 1
+            return i < 0 or offset >= compound[i][1]
+        for name, offsets in by_name.items():
+            by_name[name] = [offset for offset in offsets if outside(offset)]
+    return {name.decode("utf-8", "replace"): offsets for name, offsets in by_name.items() if offsets}
 
 
 def make_chunks(facts: FileFacts, source: bytes, starts: Optional[list[int]] = None) -> list[Chunk]:

@@ -177,19 +177,41 @@ def test_shallow_clone_and_empty_repo_index_cleanly(tmp_path):
 
 
 def test_an_older_index_is_migrated_in_place(tmp_path):
+    """A schema-1 store, as that version wrote it (its full-text index kept its own copy of
+    the search terms), opens in the current version: its rows stay, search finds its chunks
+    through the rebuilt full-text index, and the next run re-indexes over it."""
+    from codeintel.store import _split_sql
+    from codeintel.store.schema import MIGRATIONS
+
     root = tmp_path / "proj"
     root.mkdir()
-    (root / "a.py").write_text("def a(): pass\n")
-    cli("index", root, "--quiet", check=0)
+    source = b"def parse_point(): pass\n"
+    (root / "a.py").write_bytes(source)
+    (root / ".codeintel").mkdir()
     conn = sqlite3.connect(root / ".codeintel" / "index.db")
-    conn.execute("DROP TABLE merge_decisions")  # what a schema-1 store looked like
-    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    for statement in _split_sql(MIGRATIONS[1]):
+        conn.execute(statement)
+    conn.execute("INSERT INTO meta(key, value) VALUES ('schema_version', '1')")
+    conn.execute("INSERT INTO files(id, path, language, size, status, content, line_count) VALUES"
+                 " (1, 'a.py', 'python', ?, 'ok', ?, 1)", (len(source), source))
+    conn.execute("INSERT INTO symbols(id, file_id, name, qualname, kind, start_byte, end_byte, start_line,"
+                 " end_line) VALUES (1, 1, 'parse_point', 'parse_point', 'function', 0, ?, 1, 1)", (len(source),))
+    conn.execute("INSERT INTO chunks(id, file_id, symbol_id, kind, name, start_line, end_line, start_byte,"
+                 " end_byte) VALUES (1, 1, 1, 'function', 'parse_point', 1, 1, 0, ?)", (len(source),))
+    conn.execute("INSERT INTO chunks_fts(rowid, name, body) VALUES (1, 'parse_point', 'def parse_point pass')")
     conn.commit()
     conn.close()
     stats = cli_json("stats", "--repo", root)
     assert stats["schema_version"] == SCHEMA_VERSION and stats["symbols"] == {"function": 1}
     conn = sqlite3.connect(root / ".codeintel" / "index.db")
     assert conn.execute("SELECT count(*) FROM merge_decisions").fetchone() == (0,)
+    conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")  # raises if not
+    conn.close()
+    assert [h["name"] for h in cli_json("search", "point", "--repo", root)] == ["parse_point"]
+    (root / "a.py").write_bytes(source + b"def parsePointXY(): pass\n")
+    cli("index", root, "--quiet", check=0)
+    assert {h["name"] for h in cli_json("search", "point", "--repo", root)} == {"parse_point", "parsePointXY"}
+    assert [h["name"] for h in cli_json("search", "xy", "--repo", root)] == ["parsePointXY"]
 
 
 def _open_new_store(path: str, barrier, results) -> None:

@@ -65,46 +65,48 @@ class FileRecord:
 
 
 _WORD = re.compile(r"\w+")
-# bytes that end a word for the search terms: everything but ASCII letters, digits, "_" and the
-# bytes of multi-byte UTF-8 characters (the FTS tokenizer splits any non-letter among those)
-_TERM_SEPARATORS = bytes(c if chr(c).isascii() and (chr(c).isalnum() or c == 95) or c >= 128 else 32
-                         for c in range(256))
 # a word with a camelCase boundary, in a space-separated list of words (tried at word starts
-# only, so a long word without one costs one scan)
-_CAMEL_WORD = re.compile(rb"(?<![^ ])[^ ]*(?:[a-z0-9][A-Z]|[A-Z][A-Z][a-z])[^ ]*+")
-_CAMEL_BOUNDARY = re.compile(rb"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# only, so a long word without one costs one scan), and where its pieces meet
+_CAMEL_WORD = re.compile(r"(?<![^ ])[^ ]*(?:[a-z0-9][A-Z]|[A-Z][A-Z][a-z])[^ ]*+")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 class SearchTerms:
-    """What the full-text index keeps of a chunk: each distinct word once, then the words
-    with camelCase boundaries cut there (``parseHTTPFile`` -> parse HTTP File; the FTS
-    tokenizer already splits at underscores). Search never asks for phrases, so this finds
-    what the whole text would, in a fraction of the space.
+    """What the full-text index adds to a chunk's text: the file's camelCase identifiers
+    that occur in it, cut at their boundaries (``parseHTTPFile`` -> parse HTTP File; the
+    tokenizer already splits at underscores).
 
-    Built once per file from its content: the camelCase words are found once in the
-    file's distinct words, so each chunk only splits its bytes into words (a byte
-    translation and a split, several times faster than a Unicode regex) and intersects
-    them with the file's camelCase words. Texts passed to ``of`` should come from the
-    content (a word the content lacks is kept but not cut at camelCase boundaries)."""
+    The index reads a chunk's text itself, through the ``chunk_terms`` view (a span of the
+    file's content, or a class's own text), and FTS5's tokenizer splits it into words in C,
+    several times faster than splitting it here; BM25 then sees each word as often as the
+    chunk has it. Search never asks for phrases, so these pieces may follow the text.
 
-    def __init__(self, content: bytes):
-        words = b" ".join(dict.fromkeys(content.translate(_TERM_SEPARATORS).split()))
-        self.camel = {w: _CAMEL_BOUNDARY.sub(b" ", w) for w in _CAMEL_WORD.findall(words)}
+    Built once per file from what extraction found: its identifiers (references and
+    definition names) with their byte offsets. A span of the content (``of_span``) looks up
+    which camelCase identifiers start inside it; any other text (``of``: a name, a class
+    without its methods' bodies) is split into words and intersected with them. Both give
+    None when there is nothing to add."""
 
-    def of(self, text: str | bytes) -> str:
-        data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
-        words = dict.fromkeys(data.translate(_TERM_SEPARATORS).split())
-        out = b" ".join(words)
-        camel = self.camel.keys() & words.keys()
-        if camel:
-            out += b"\n" + b" ".join(self.camel[w] for w in sorted(camel))
-        return out.decode("utf-8", "replace")
+    def __init__(self, identifiers: dict[str, list[int]]):
+        self.camel = {w: _CAMEL_BOUNDARY.sub(" ", w) for w in _CAMEL_WORD.findall(" ".join(identifiers))}
+        found = sorted((at, word) for word in self.camel for at in identifiers[word])
+        self._offsets = [at for at, _ in found]
+        self._words = [word for _, word in found]
 
+    def of_span(self, start: int, end: int) -> Optional[str]:
+        """The pieces of ``content[start:end]``."""
+        if not self._offsets:
+            return None
+        return self._pieces(set(self._words[bisect_left(self._offsets, start):bisect_left(self._offsets, end)]))
 
-def search_terms(text: str | bytes) -> str:
-    """The search terms of one text on its own (see SearchTerms)."""
-    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
-    return SearchTerms(data).of(data)
+    def of(self, text: str) -> Optional[str]:
+        """The pieces of any other text."""
+        if not self.camel:
+            return None
+        return self._pieces(self.camel.keys() & set(_WORD.findall(text)))
+
+    def _pieces(self, camel_words) -> Optional[str]:
+        return " ".join(self.camel[w] for w in sorted(camel_words)) if camel_words else None
 
 
 def pack_offsets(offsets: list[int]) -> bytes:
@@ -163,12 +165,13 @@ class PreparedFacts:
     #                        end_line, end_col, name_line, name_col, signature, doc
     imports: list[tuple]   # module, name, alias, line
     refs: list[tuple]      # name, count, packed byte offsets
-    chunks: list[tuple]    # symbol, kind, name, start_line, end_line, start_byte, end_byte, name terms, body terms
+    chunks: list[tuple]    # symbol, kind, name, start_line, end_line, start_byte, end_byte,
+    #                        name_pieces, own_text, body_pieces (see SearchTerms and the chunk_terms view)
 
 
 def prepare_record(record: "FileRecord") -> "FileRecord":
-    """Turn the facts into the rows the store writes (packed reference positions, the search
-    terms of each chunk), where the facts are made: a worker process does this work and
+    """Turn the facts into the rows the store writes (packed reference positions, what the
+    search index adds to each chunk's text), where the facts are made: a worker process does this work and
     sends plain tuples, and the single writer only inserts."""
     facts = record.facts
     if facts is None or isinstance(facts, PreparedFacts):
@@ -177,15 +180,20 @@ def prepare_record(record: "FileRecord") -> "FileRecord":
     functions = sorted((ch for ch in facts.chunks if ch.kind in ("function", "method")),
                        key=lambda ch: ch.start_byte)
     function_starts = [f.start_byte for f in functions]
-    terms = SearchTerms(content)
+    identifiers = dict(facts.refs)
+    starts = facts.line_starts or line_starts(content)
+    for sym in facts.symbols:   # definition names (not references): where each is written
+        identifiers[sym.name] = [*identifiers.get(sym.name, ()), starts[sym.name_line - 1] + sym.name_col]
+    terms = SearchTerms(identifiers)
     chunks = []
     for ch in facts.chunks:
         if ch.kind in ("function", "method", "window"):
-            text = content[ch.start_byte:ch.end_byte]
+            own_text, pieces = None, terms.of_span(ch.start_byte, ch.end_byte)
         else:
-            text = _own_text(content, ch, functions, function_starts)
+            own_text = _own_text(content, ch, functions, function_starts).decode("utf-8", "replace")
+            pieces = terms.of(own_text)
         chunks.append((ch.symbol, ch.kind, ch.name, ch.start_line, ch.end_line, ch.start_byte, ch.end_byte,
-                       terms.of(ch.name), terms.of(text)))
+                       terms.of(ch.name), own_text, pieces))
     record.facts = PreparedFacts(
         facts.error_count, facts.first_error_line, facts.line_count,
         [(s.name, s.qualname, s.kind, s.parent, s.start_byte, s.end_byte, s.start_line, s.start_col,
@@ -411,8 +419,11 @@ class Store(SummaryQueries, CloneQueries, EmbeddingQueries, FunctionQueries):
                     chunk_id = next_id["chunks"]
                     next_id["chunks"] += 1
                     symbol = row[0]
-                    chunks.append((chunk_id, file_id, None if symbol is None else first_symbol + symbol, *row[1:7]))
-                    fts.append((chunk_id, row[7], row[8]))
+                    chunks.append((chunk_id, file_id, None if symbol is None else first_symbol + symbol, *row[1:]))
+                    name_pieces, own_text, body_pieces = row[7:]
+                    body = r.content[row[5]:row[6]] if own_text is None else own_text.encode()
+                    fts.append((chunk_id, row[2] if name_pieces is None else f"{row[2]}\n{name_pieces}",
+                                body if body_pieces is None else body + b"\n" + body_pieces.encode()))
             c.executemany("INSERT INTO files(id, path, language, size, mtime_ns, blob, status, reason, error_count,"
                           " first_error_line, line_count, content, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                           files)
@@ -422,7 +433,10 @@ class Store(SummaryQueries, CloneQueries, EmbeddingQueries, FunctionQueries):
             c.executemany("INSERT INTO imports(file_id, module, name, alias, line) VALUES (?,?,?,?,?)", imports)
             c.executemany("INSERT INTO refs(file_id, name, count, positions) VALUES (?,?,?,?)", refs)
             c.executemany("INSERT INTO chunks(id, file_id, symbol_id, kind, name, start_line, end_line, start_byte,"
-                          " end_byte) VALUES (?,?,?,?,?,?,?,?,?)", chunks)
+                          " end_byte, name_pieces, own_text, body_pieces) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", chunks)
+            # the words indexed are those of the chunk_terms view, which a deletion reads: the same
+            # bytes, given here as the view makes them (a BLOB is tokenized as its bytes, as the
+            # view's CAST gives them), without reading each file's content once per chunk
             c.executemany("INSERT INTO chunks_fts(rowid, name, body) VALUES (?,?,?)", fts)
 
     def file_content(self, path: str) -> Optional[bytes]:

@@ -5,7 +5,7 @@ are offsets into the file's bytes (files.content). Only this package names table
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -198,5 +198,27 @@ CREATE TABLE IF NOT EXISTS clone_submission_embeddings (
 CREATE INDEX IF NOT EXISTS clone_submission_embeddings_submission ON clone_submission_embeddings(submission_id);
 """
 
+_V6 = """
+-- the full-text index keeps no copy of the text it indexes (it was a third of the store): it
+-- reads a chunk's text through chunk_terms, a span of files.content or the chunk's own text
+-- (a class without its methods' bodies), followed by the camelCase pieces of its identifiers
+-- (parse HTTP File for parseHTTPFile; see store.SearchTerms). The text of a chunk never
+-- changes while it exists (a re-indexed file gets new rows), so a deletion reads the words
+-- that were indexed. Chunks indexed before this version get their text again (without
+-- pieces, and classes without their own text until their file is indexed again).
+ALTER TABLE chunks ADD COLUMN name_pieces TEXT;     -- camelCase pieces of the name, NULL if none
+ALTER TABLE chunks ADD COLUMN own_text TEXT;        -- the indexed text when not the content's span
+ALTER TABLE chunks ADD COLUMN body_pieces TEXT;     -- camelCase pieces of the text, NULL if none
+DROP TABLE chunks_fts;
+CREATE VIEW chunk_terms AS
+    SELECT c.id AS id,
+           c.name || coalesce(char(10) || c.name_pieces, '') AS name,
+           coalesce(c.own_text, CAST(substr(f.content, c.start_byte + 1, c.end_byte - c.start_byte) AS TEXT))
+               || coalesce(char(10) || c.body_pieces, '') AS body
+    FROM chunks c JOIN files f ON f.id = c.file_id;
+CREATE VIRTUAL TABLE chunks_fts USING fts5(name, body, content='chunk_terms', content_rowid='id');
+INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
+"""
+
 # version -> SQL that brings a store from version-1 to version
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6}
