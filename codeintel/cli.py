@@ -850,7 +850,8 @@ def plagiarism(dirs, templates, against, keep, threshold, learned_threshold, lim
                                           if len(subs) > new_count else vectors[:0]])
     run = detect(subs, template, threshold, limit, vectors=vectors,
                  learned_name=encoder.model_id if encoder else None, only_new_vs_archive=bool(against),
-                 learned_threshold=DEFAULT_LEARNED_THRESHOLD if learned_threshold is None else learned_threshold)
+                 learned_threshold=DEFAULT_LEARNED_THRESHOLD if learned_threshold is None else learned_threshold,
+                 learned_dim=encoder.learned_dim if encoder else None)
     if against:
         run.notes.append(f"{new_count} new submission(s) compared with {len(subs) - new_count} kept in {against} "
                          "that share code with them" + (" or are among their nearest by learned similarity"

@@ -63,7 +63,7 @@ def test_train_on_labelled_corpus_and_evaluate(tmp_path, objective):
     corpus = _corpus(tmp_path / "progs.jsonl")
     out = tmp_path / "model"
     summary = cli_json("train", "clones", "--corpus", corpus, "--split", "train", "--output", out,
-                       "--objective", objective, *TINY, timeout=300)
+                       "--objective", objective, "--lexical-dim", "0", *TINY, timeout=300)   # the learned part alone
     assert summary["counts"]["programs"] == 18 and summary["counts"]["labels"] == 3
     assert summary["counts"]["train"] + summary["counts"]["val"] == 18
     config = json.loads((out / "config.json").read_text())
@@ -113,6 +113,68 @@ def test_train_on_labelled_corpus_and_evaluate(tmp_path, objective):
     baselines = json.loads(cli("eval", "clones", "--pairs", root / "pairs.csv", "--root", root, "--no-model",
                                check=0).stdout)
     assert baselines["model"] is None and "model" not in baselines["plagiarism"]["scores"]
+
+
+def test_the_lexical_channel_is_fitted_beside_the_learned_vector_and_reused(tmp_path):
+    """The lexical channel's IDF comes from the training programs and its weight from the
+    validation labels; an embedding is both parts side by side, so its dot product is the
+    weighted sum of the two cosines. `--encoder-from` keeps a model's learned encoder as it
+    is and fits only the lexical channel."""
+    from safetensors.numpy import load_file
+
+    from codeintel.clones.encoder import load_encoder
+    from codeintel.clones.contrastive import CloneTrainSettings, Program
+    from codeintel.clones.encoder import unit_rows
+    from codeintel.clones.lexical import DEFAULT_WEIGHT, WEIGHT_GRID, fit_lexical
+
+    corpus = _corpus(tmp_path / "progs.jsonl", per_label=10)
+    out = tmp_path / "model"
+    summary = cli_json("train", "clones", "--corpus", corpus, "--split", "train", "--output", out,
+                       "--lexical-dim", "64", *TINY, timeout=300)
+    config = json.loads((out / "config.json").read_text())
+    lexical = config["encoder"]["lexical"]
+    # one validation label (of three): nothing to choose the weight by, the default stands
+    assert lexical["dim"] == 64 and lexical["weight"] == summary["lexical_weight"] == DEFAULT_WEIGHT
+    assert "val_map_at_r_with_lexical" not in summary
+    weights = load_file(str(out / "model.safetensors"))
+    assert weights["lexical.idf"].shape == (lexical["table"],) and weights["lexical.idf"].min() >= 1.0
+
+    encoder = load_encoder(out)
+    w = encoder.lexical_weight
+    codes = [b"int main(){int n;scanf(\"%d\",&n);printf(\"%d\",n*2);}",
+             b"int main(){int k;scanf(\"%d\",&k);printf(\"%d\",k+k);}", b"int f(){return 7;}"]
+    emb = encoder.embed(codes, ["cpp"] * 3)
+    assert emb.shape == (3, 16 + 64) and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
+    learned, lex = emb[:, :16] / np.sqrt(w), emb[:, 16:] / np.sqrt(1 - w)
+    assert np.allclose(np.linalg.norm(learned, axis=1), 1, atol=1e-4)
+    assert np.allclose(emb @ emb.T, w * learned @ learned.T + (1 - w) * lex @ lex.T, atol=1e-5)
+    assert lex[0] @ lex[1] > lex[0] @ lex[2]   # shared scanf/printf n-grams count, the rare ones most
+
+    # with two labels or more among the validation programs, the weight is the grid's best there
+    records = [json.loads(line) for line in corpus.read_text().splitlines()]
+    programs = [Program(r["code"].encode(), "cpp", r["label"]) for r in records]
+    label_ids = {label: i for i, label in enumerate(sorted({r["label"] for r in records}))}
+    split = [r["split"] for r in records]
+    settings = CloneTrainSettings(**{k: config["settings"][k] for k in ("representation", "buckets", "dim", "ngrams")})
+    fit = fit_lexical(programs, [i for i, s in enumerate(split) if s == "train"],
+                      [i for i, s in enumerate(split) if s == "valid"], [label_ids[r["label"]] for r in records],
+                      lambda rows: unit_rows(encoder.encoder(rows)), settings, 64)
+    assert set(fit.val_scores) == set(WEIGHT_GRID) and fit.weight in WEIGHT_GRID
+    assert fit.val_scores[fit.weight] == max(fit.val_scores.values())
+
+    again = tmp_path / "again"
+    summary2 = cli_json("train", "clones", "--corpus", corpus, "--split", "train", "--output", again,
+                        "--encoder-from", out, "--lexical-dim", "32", "--lexical-weight", "0.5", timeout=300)
+    assert summary2["steps"] == 0 and summary2["lexical_weight"] == 0.5
+    reused = load_file(str(again / "model.safetensors"))
+    assert all(np.array_equal(reused[k], weights[k]) for k in weights if not k.startswith("lexical."))
+    meta = json.loads((again / "meta.json").read_text())
+    assert "train clones" in meta["encoder_from"]["command"] and meta["corpora"][0]["file"] == "progs.jsonl"
+    assert load_encoder(again).embed(codes, ["cpp"] * 3).shape == (3, 16 + 32)
+
+    proc = cli("train", "clones", "--corpus", corpus, "--output", tmp_path / "x", "--encoder-from", out,
+               "--lexical-dim", "0")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "lexical" in proc.stderr
 
 
 def test_train_on_repository_functions_becomes_active(tmp_path, repo):

@@ -2,6 +2,7 @@
 group by ``register``; arguments are parsed here and the work is done by ``contrastive``."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -81,11 +82,19 @@ def _repository_programs(root: Path, min_tokens: int, limit):
 @click.option("--patience", default=3, show_default=True, type=click.IntRange(0))
 @click.option("--min-tokens", default=30, show_default=True, type=click.IntRange(1),
               help="Repository functions shorter than this are not learned from.")
+@click.option("--lexical-dim", default=1024, show_default=True, type=click.IntRange(0, 8192),
+              help="Dimensions of the lexical channel (TF-IDF of token n-grams, IDF fitted on the training "
+                   "programs) beside the learned vector; 0: none.")
+@click.option("--lexical-weight", default=None, type=click.FloatRange(0, 1),
+              help="Weight of the learned cosine against the lexical one (default: chosen on the validation labels).")
+@click.option("--encoder-from", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Reuse this clones model's learned encoder (its representation and sizes) instead of "
+                   "training one; only the lexical channel is fitted.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def train_clones_cmd(corpus, split, language, limit, repo, output, objective, representation, transforms, views,
                      buckets, dim, ngrams, epochs, batch_size, lr, temperature, feature_dropout, max_steps, eval_every,
-                     patience, min_tokens, seed, as_json):
+                     patience, min_tokens, lexical_dim, lexical_weight, encoder_from, seed, as_json):
     """Train the clone encoder contrastively (SimCLR or MoCo) on labelled programs or on this
     repository's functions, and save it in the model registry."""
     from ..models.registry import find_repo_root, repo_model_dir
@@ -104,10 +113,23 @@ def train_clones_cmd(corpus, split, language, limit, repo, output, objective, re
             corpora = [{"repository": str(root.resolve()), "functions": len(programs)}]
     except EvalInputError as exc:
         raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
+    max_words = 512
+    if encoder_from:   # the reused encoder's own representation and sizes
+        try:
+            reused = json.loads((Path(encoder_from) / "config.json").read_text(encoding="utf-8"))
+            representation, max_words = reused["representation"], int(reused["max_words"])
+            buckets, dim, ngrams = (int(reused["encoder"][k]) for k in ("buckets", "dim", "ngrams"))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise cli.Failure(f"{encoder_from}: not a clones model ({type(exc).__name__}: {exc})",
+                              cli.EXIT_USAGE) from None
+        if lexical_dim == 0:
+            raise cli.Failure("--encoder-from fits only the lexical channel: it needs --lexical-dim > 0",
+                              cli.EXIT_USAGE)
     settings = CloneTrainSettings(representation=representation, objective=objective, buckets=buckets, dim=dim,
-                                  ngrams=ngrams, views=views,
+                                  ngrams=ngrams, max_words=max_words, views=views,
                                   train_transforms=tuple(t for t in transforms.split(",") if t),
-                                  temperature=temperature, feature_dropout=feature_dropout, seed=seed)
+                                  temperature=temperature, feature_dropout=feature_dropout, seed=seed,
+                                  lexical_dim=lexical_dim, lexical_weight=lexical_weight, encoder_from=encoder_from)
     out_dir = Path(output) if output else repo_model_dir(root, "clones")
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=patience,
                          eval_every_steps=eval_every, max_steps=max_steps, weight_decay=0.01,
@@ -126,5 +148,9 @@ def train_clones_cmd(corpus, split, language, limit, repo, output, objective, re
     else:
         found = (f"validation MAP@R {summary['val_map_at_r']}" if "val_map_at_r" in summary else
                  f"validation nearest-view accuracy {summary['val_view_top1']}")
+        if summary.get("lexical_weight") is not None:
+            found += f"; lexical channel, learned weight {summary['lexical_weight']}"
+            if "val_map_at_r_with_lexical" in summary:
+                found += f": validation MAP@R {summary['val_map_at_r_with_lexical']}"
         click.echo(f"trained {summary['model']} in {summary['seconds']}s ({summary['steps']} steps, best at "
                    f"step {summary['best_step']}; {found})")

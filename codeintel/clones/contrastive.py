@@ -34,6 +34,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from .lexical import fit_lexical
 from .representation import REPRESENTATIONS, streams
 from .transform import TRANSFORMS, disguise
 
@@ -66,6 +67,9 @@ class CloneTrainSettings:
     val_share: float = 0.1            # share of groups held out for validation
     seed: int = 0                     # the views and the split (the training loop has its own)
     workers: int = 2                  # processes making the views
+    lexical_dim: int = 1024           # dimensions of the lexical channel (0: none; see clones.lexical)
+    lexical_weight: Optional[float] = None   # weight of the learned cosine; None: chosen on validation
+    encoder_from: Optional[str] = None       # a clones model whose learned encoder is reused, not trained
 
     def check(self) -> None:
         if self.representation not in REPRESENTATIONS:
@@ -287,22 +291,45 @@ def train_clone_encoder(programs: Sequence[Program], out_dir: Path, settings: Cl
     train_idx, val_idx = split_groups(programs, settings.val_share, settings.seed)
     label_ids: dict = {}
     labels = [label_ids.setdefault(p.label, len(label_ids)) if p.label is not None else -1 for p in programs]
-    log(f"making views of {len(programs)} programs ({settings.views} rewrites each)")
-    views = make_views(programs, settings)
-    view_seconds = time.monotonic() - started
+    val_labels = {labels[i] for i in val_idx if labels[i] >= 0}
+    val_metric = "val_map_at_r" if len(val_labels) >= 2 else "val_view_top1"
     torch.manual_seed(settings.seed)
     model = build_model(settings)
-    config = dataclasses.replace(config, eval_batch_size=len(val_idx))   # one retrieval task
-    result = train(model, train_idx, val_idx, make_collate(views, labels, settings),
-                   lambda m, batch: m(batch), config, progress=progress)
-    val_labels = {labels[i] for i in val_idx if labels[i] >= 0}
-    val_score = round(1.0 - result.best_val_loss, 4)
-    val_metric = "val_map_at_r" if len(val_labels) >= 2 else "val_view_top1"
-    full_config = {"feature": "clones", "encoder": dict(model.encoder.config), "representation": settings.representation,
+    reused = _load_encoder_from(model, settings) if settings.encoder_from else None
+    view_seconds = 0.0
+    if reused is None:
+        log(f"making views of {len(programs)} programs ({settings.views} rewrites each)")
+        views = make_views(programs, settings)
+        view_seconds = time.monotonic() - started
+        config = dataclasses.replace(config, eval_batch_size=len(val_idx))   # one retrieval task
+        result = train(model, train_idx, val_idx, make_collate(views, labels, settings),
+                       lambda m, batch: m(batch), config, progress=progress)
+        val_score = round(1.0 - result.best_val_loss, 4)
+        steps, best_step, history = result.steps, result.best_step, result.history
+    else:
+        log(f"reusing the learned encoder of {settings.encoder_from}")
+        val_score = reused.get("metrics", {}).get(val_metric)
+        steps, best_step, history = 0, 0, []
+    metrics = {val_metric: val_score}
+    lexical = None
+    if settings.lexical_dim:
+        model.encoder.eval()
+        lexical = fit_lexical(programs, train_idx, val_idx, labels, lambda rows: _embed_rows(model.encoder, rows),
+                              settings, settings.lexical_dim, settings.lexical_weight, log)
+        if lexical.val_scores:
+            metrics["val_map_at_r_with_lexical"] = lexical.val_scores[lexical.weight]
+        if lexical.weight >= 1.0:   # validation wants none of it
+            lexical = None
+    encoder_config = dict(model.encoder.config)
+    if lexical is not None:
+        encoder_config["lexical"] = lexical.config()
+    full_config = {"feature": "clones", "encoder": encoder_config, "representation": settings.representation,
                    "max_words": settings.max_words,
                    "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(settings).items()},
                    "training": {k: v for k, v in asdict(config).items() if k != "checkpoint_dir"}}
-    metrics = {val_metric: val_score}
+    if reused is not None:
+        meta = {**meta, "encoder_from": {k: reused.get(k) for k in ("command", "corpora", "counts", "split", "transforms",
+                                                                    "metrics", "seconds", "date")}}
     card = {**meta, "counts": {"programs": len(programs), "train": len(train_idx), "val": len(val_idx),
                                "labels": len(label_ids)},
             "split": meta.get("split") or {
@@ -313,7 +340,42 @@ def train_clone_encoder(programs: Sequence[Program], out_dir: Path, settings: Cl
                            "held_out": [t for t in TRANSFORMS if t not in settings.train_transforms]},
             "metrics": {**metrics, **meta.get("metrics", {})}, "seconds": round(time.monotonic() - started, 1)}
     # float16 on disk halves the size (the built-in model must stay under 25 MB); computed in float32
-    save_model(out_dir, copy.deepcopy(model.encoder).half(), full_config, card)
-    return {"model": str(out_dir), "steps": result.steps, "best_step": result.best_step, val_metric: val_score,
+    saved = copy.deepcopy(model.encoder).half()
+    if lexical is not None:
+        saved.lexical = torch.nn.Module()
+        saved.lexical.register_buffer("idf", torch.from_numpy(lexical.idf).half())
+    save_model(out_dir, saved, full_config, card)
+    return {"model": str(out_dir), "steps": steps, "best_step": best_step, **metrics,
+            "lexical_weight": lexical.weight if lexical is not None else None,
             "seconds": card["seconds"], "view_seconds": round(view_seconds, 1),
-            "counts": card["counts"], "history": result.history}
+            "counts": card["counts"], "history": history}
+
+
+def _load_encoder_from(model, settings: CloneTrainSettings) -> dict:
+    """Put the learned encoder of the clones model at ``settings.encoder_from`` into ``model``
+    (its representation and sizes must be those of ``settings``); gives that model's data card."""
+    import json
+
+    import torch
+
+    from ..models.numpy_encoder import load_arrays
+    from ..models.registry import CONFIG, META, WEIGHTS
+
+    source = Path(settings.encoder_from)
+    try:
+        config = json.loads((source / CONFIG).read_text(encoding="utf-8"))
+        arrays = load_arrays(source / WEIGHTS)
+        card = json.loads((source / META).read_text(encoding="utf-8")) if (source / META).exists() else {}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{source}: not a usable clones model ({exc})") from None
+    encoder = config.get("encoder", {})
+    wanted = {"representation": settings.representation, "max_words": settings.max_words}
+    have = {"representation": config.get("representation"), "max_words": config.get("max_words")}
+    wanted.update(buckets=settings.buckets, dim=settings.dim, ngrams=settings.ngrams)
+    have.update({k: encoder.get(k) for k in ("buckets", "dim", "ngrams")})
+    if config.get("feature") != "clones" or wanted != have:
+        diff = ", ".join(f"{k} {have[k]} (asked {wanted[k]})" for k in wanted if have[k] != wanted[k])
+        raise ValueError(f"{source}: not a clones model of these settings" + (f": {diff}" if diff else ""))
+    state = {k: torch.from_numpy(v.astype(np.float32)) for k, v in arrays.items() if not k.startswith("lexical.")}
+    model.encoder.load_state_dict(state)
+    return card

@@ -24,16 +24,26 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..models.registry import CONFIG, WEIGHTS, active_model
-from .representation import streams
+from .representation import streams_and_tokens
 
 FEATURE = "clones"
+LEXICAL_IDF = "lexical.idf"   # the lexical channel's IDF table in the weights
 
 
 class CloneEncoder:
-    """A trained clones model directory, ready to embed (numpy only: no torch import)."""
+    """A trained clones model directory, ready to embed (numpy only: no torch import).
+
+    With a lexical channel (``encoder.lexical`` in the config, ``lexical.idf`` in the
+    weights), an embedding is the learned vector and the lexical one (``models.bag.
+    LexicalChannel``), each unit-length, weighted by sqrt(w) and sqrt(1 - w) and put side by
+    side: the dot product of two embeddings is then w * learned cosine + (1 - w) * TF-IDF
+    cosine, in one vector that the store and the nearest-neighbour index hold as any other.
+    That sum finds neighbours (retrieval: candidates for the comparison, ``eval clones``'
+    MAP@R); the learned similarity that is shown and held against thresholds compares the
+    learned parts alone (``learned_part``), which renaming does not move."""
 
     def __init__(self, directory: os.PathLike | str):
-        from ..models.bag import NumpyBag
+        from ..models.bag import LexicalChannel, NumpyBag
         from ..models.numpy_encoder import load_arrays
 
         self.path = Path(directory)
@@ -43,24 +53,59 @@ class CloneEncoder:
             raise ValueError(f"{self.path}: not a clones model")
         self.representation = self.config["representation"]
         self.max_words = int(self.config["max_words"])
-        self.encoder = NumpyBag(load_arrays(self.path / WEIGHTS), encoder_config)
-        self.dim = self.encoder.dim
+        arrays = load_arrays(self.path / WEIGHTS)
+        lexical = encoder_config.get("lexical")
+        self.lexical = None
+        self.lexical_weight = 0.0
+        if lexical:
+            if LEXICAL_IDF not in arrays:
+                raise ValueError(f"{self.path}: the config names a lexical channel but the weights lack {LEXICAL_IDF}")
+            self.lexical = LexicalChannel(arrays.pop(LEXICAL_IDF), lexical["dim"], lexical["ngrams"])
+            self.lexical_weight = float(lexical["weight"])
+        self.encoder = NumpyBag(arrays, encoder_config)
+        self.learned_dim = self.encoder.dim
+        self.dim = self.learned_dim + (self.lexical.dim if self.lexical else 0)
         self.model_id = hashlib.sha256((self.path / WEIGHTS).read_bytes()).hexdigest()[:16]
 
     def features(self, source: bytes, language: Optional[str]) -> list[int]:
-        return self.encoder.features(streams(source, language, self.representation, self.max_words))
+        """The n-gram ids the learned part reads of ``source``."""
+        return self.encoder.features(streams_and_tokens(source, language, self.representation, self.max_words)[0])
 
     def embed(self, sources: Sequence[bytes], languages: Sequence[Optional[str]], batch_size: int = 512) -> np.ndarray:
         """float32 (len(sources), dim), rows L2-normalised."""
         out = np.zeros((len(sources), self.dim), dtype=np.float32)
         for start in range(0, len(sources), batch_size):
-            rows = [self.features(s, lang) for s, lang in
-                    zip(sources[start:start + batch_size], languages[start:start + batch_size])]
-            if rows:
-                vectors = self.encoder(rows)
-                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-                out[start:start + len(rows)] = vectors / np.maximum(norms, 1e-12)
+            inputs = [streams_and_tokens(s, lang, self.representation, self.max_words) for s, lang in
+                      zip(sources[start:start + batch_size], languages[start:start + batch_size])]
+            if inputs:
+                out[start:start + len(inputs)] = self.vectors([i[0] for i in inputs], [i[1] for i in inputs])
         return out
+
+    def vectors(self, stream_sets: Sequence[Sequence[Sequence[str]]], tokens: Sequence[Sequence[str]]) -> np.ndarray:
+        """The embeddings of inputs already split into their streams and raw tokens."""
+        learned = unit_rows(self.encoder([self.encoder.features(s) for s in stream_sets]))
+        if self.lexical is None:
+            return learned
+        w = self.lexical_weight
+        # both parts are unit vectors, so this is one already, except where an input has no
+        # tokens (a zero lexical part): that row is scaled back to unit length
+        return unit_rows(np.hstack([np.sqrt(w) * learned, np.sqrt(1.0 - w) * self.lexical(tokens)]))
+
+
+    def learned_part(self, vectors: np.ndarray) -> np.ndarray:
+        return learned_part(vectors, self.learned_dim)
+
+
+def learned_part(vectors: np.ndarray, dim: Optional[int]) -> np.ndarray:
+    """The learned part of embeddings (their first ``dim`` columns) at unit length; the
+    vectors themselves when they have no other part (or ``dim`` is None)."""
+    if dim is None or vectors.shape[-1] == dim:
+        return vectors
+    return unit_rows(vectors[..., :dim])
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    return (vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def load_encoder(directory: os.PathLike | str) -> CloneEncoder:

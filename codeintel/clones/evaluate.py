@@ -240,9 +240,10 @@ def evaluate_pairs(pairs: list[dict], root: str, k: int = DEFAULT_K, window: int
 
 def model_scorers(model_dir) -> tuple[dict, dict]:
     """The learned encoder at ``model_dir`` as the ``model`` scorer of ``evaluate_retrieval``
-    (cosine matrix of all programs) and of ``evaluate_pairs`` (cosine of one pair; that
-    function then adds ``combined``, its mean with the fragment similarity). A file met in
-    several pairs is embedded once."""
+    (cosine matrix of all programs' embeddings: what finds neighbours, the lexical channel
+    included when the model has one) and of ``evaluate_pairs`` (the learned similarity of one
+    pair, learned parts alone; that function then adds ``combined``, its mean with the
+    fragment similarity). A file met in several pairs is embedded once."""
     from .encoder import load_encoder
 
     encoder = load_encoder(model_dir)
@@ -258,7 +259,8 @@ def model_scorers(model_dir) -> tuple[dict, dict]:
             cache[key] = encoder.embed([text], [lang])[0]
         return cache[key]
 
-    def pair(text_a, lang_a, text_b, lang_b):
-        return float(vector(text_a, lang_a) @ vector(text_b, lang_b))
+    def pair(text_a, lang_a, text_b, lang_b):   # the learned similarity, as `codeintel plagiarism` scores
+        a, b = encoder.learned_part(np.stack([vector(text_a, lang_a), vector(text_b, lang_b)]))
+        return float(a @ b)
 
     return {"model": matrix}, {"model": pair}

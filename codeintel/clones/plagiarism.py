@@ -27,6 +27,7 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
+from .encoder import learned_part
 from .fingerprints import DEFAULT_K, DEFAULT_WINDOW
 from .fragments import Document, compare, fingerprint_index
 from .tokens import language_of
@@ -250,9 +251,11 @@ def _neighbour_pairs(subs: list, vectors: np.ndarray, only_new_vs_archive: bool)
 
 def detect(subs: list, template: Optional[set] = None, threshold: float = 0.5, limit: int = 200,
            max_share: float = 0.5, vectors: Optional[np.ndarray] = None, learned_name: Optional[str] = None,
-           only_new_vs_archive: bool = False, learned_threshold: float = DEFAULT_LEARNED_THRESHOLD) -> Run:
-    """Rank the pairs of ``subs`` (see the module docstring). ``vectors`` (one learned unit
-    vector per submission, in order) add the learned score and the ANN candidates."""
+           only_new_vs_archive: bool = False, learned_threshold: float = DEFAULT_LEARNED_THRESHOLD,
+           learned_dim: Optional[int] = None) -> Run:
+    """Rank the pairs of ``subs`` (see the module docstring). ``vectors`` (one embedding per
+    submission, in order) add the ANN candidates and the learned score, which compares the
+    first ``learned_dim`` columns (``encoder.learned_part``; all of them when None)."""
     started = time.perf_counter()
     n_template = len(template or ())
     apply_template(subs, template)
@@ -271,12 +274,13 @@ def detect(subs: list, template: Optional[set] = None, threshold: float = 0.5, l
             candidates[pair] = estimates.get(pair, 0.0)
     indexes = {}
     pairs = []
+    scored = None if vectors is None else learned_part(vectors, learned_dim)
     for (a, b), estimate in candidates.items():
         if b not in indexes:
             indexes[b] = fingerprint_index(subs[b].docs)
         pair = RankedPair(a, b, estimate, compare(subs[a].docs, subs[b].docs, indexes[b]))
         if vectors is not None:
-            pair.learned = float(vectors[a] @ vectors[b])
+            pair.learned = float(scored[a] @ scored[b])
         pairs.append(pair)
     pairs.sort(key=lambda p: (-p.combined, -p.similarity, subs[p.a].name, subs[p.b].name))
     run = Run(subs, pairs, [], threshold, int(len(i)), 0.0, n_template, n_common, learned_name,

@@ -102,11 +102,12 @@ def _span_key(blob: str, start_byte: int, end_byte: int) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
-def _learned_pairs(infos: list, vectors: np.ndarray, learned_threshold: float, keys: list,
+def _learned_pairs(infos: list, vectors: np.ndarray, scored: np.ndarray, learned_threshold: float, keys: list,
                    cache: Optional[Path] = None) -> set:
-    """(i, j), i < j, of functions among each other's nearest neighbours with cosine >=
-    ``learned_threshold`` (nested functions are not pairs). From 20,000 functions on, the
-    graph is kept in ``cache`` between runs (``retrieval.ann.cached_index``)."""
+    """(i, j), i < j, of functions among each other's nearest neighbours by ``vectors`` whose
+    learned similarity (``scored``: the learned parts) is >= ``learned_threshold`` (nested
+    functions are not pairs). From 20,000 functions on, the graph is kept in ``cache``
+    between runs (``retrieval.ann.cached_index``)."""
     from ..retrieval.ann import VectorIndex, cached_index
 
     if len(infos) < 2:
@@ -120,12 +121,12 @@ def _learned_pairs(infos: list, vectors: np.ndarray, learned_threshold: float, k
         index, stale = cached_index(cache, unique_keys, unique_vectors)
     else:
         index, stale = VectorIndex.build(unique_keys, unique_vectors), set()
-    found, scores = index.search(vectors, NEIGHBOURS + 1 + min(len(stale), NEIGHBOURS))
+    found, _ = index.search(vectors, NEIGHBOURS + 1 + min(len(stale), NEIGHBOURS))
     out = set()
-    for i, (row_keys, row_scores) in enumerate(zip(found.tolist(), scores.tolist())):
-        for key, score in zip(row_keys, row_scores):
-            for j in positions.get(key, ()) if score >= learned_threshold else ():
-                if j != i and not _nested(infos[i], infos[j]):
+    for i, row_keys in enumerate(found.tolist()):
+        for key in row_keys:
+            for j in positions.get(key, ()):
+                if j != i and not _nested(infos[i], infos[j]) and float(scored[i] @ scored[j]) >= learned_threshold:
                     out.add((min(i, j), max(i, j)))
     return out
 
@@ -173,7 +174,8 @@ def find_clones(store, threshold: float = DEFAULT_THRESHOLD, min_tokens: int = D
         vectors, embedded = _function_vectors(store, encoder, infos, sources, progress)
         keys = [_span_key(sources[f.path][0], f.start_byte, f.end_byte) for f in infos]
         cache = _index_cache(Path(store.path), encoder.model_id)
-        for i, j in sorted(_learned_pairs(infos, vectors, learned_threshold, keys, cache) - pairs.keys()):
+        scored = encoder.learned_part(vectors)
+        for i, j in sorted(_learned_pairs(infos, vectors, scored, learned_threshold, keys, cache) - pairs.keys()):
             pairs[(i, j)] = compare([docs[i]], [docs[j]])
     if path_prefix:
         prefix = path_prefix.rstrip("/")
@@ -181,7 +183,7 @@ def find_clones(store, threshold: float = DEFAULT_THRESHOLD, min_tokens: int = D
         pairs = {key: r for key, r in pairs.items() if inside(infos[key[0]].path) or inside(infos[key[1]].path)}
 
     def pair_dict(i: int, j: int, r) -> dict:
-        learned = None if vectors is None else round(float(vectors[i] @ vectors[j]), 4)
+        learned = None if vectors is None else round(float(scored[i] @ scored[j]), 4)
         signals = [name for name, hit in (("fragments", r.similarity >= threshold),
                                           ("learned", learned is not None and learned >= learned_threshold)) if hit]
         return {"a": infos[i].as_dict(), "b": infos[j].as_dict(), "similarity": round(r.similarity, 4),
@@ -321,7 +323,7 @@ def near_duplicates(root: Path, rel_path: str, text: str, threshold: float = DEF
     cosines = None
     if vectors is not None and stored.any():
         mine_vectors = encoder.embed([data[i.start_byte:i.end_byte] for i, _ in mine], [language] * len(mine))
-        cosines = mine_vectors @ vectors.T
+        cosines = encoder.learned_part(mine_vectors) @ encoder.learned_part(vectors).T
     out = []
     for n, (info, doc) in enumerate(mine):
         candidates = {d for h in doc.prints.hashes.tolist() for d, _ in index.get(h, ())}

@@ -39,9 +39,28 @@ def streams(source: bytes, language: Optional[str], representation: str = "token
             max_words: int = 512) -> tuple[list[str], ...]:
     """``tokens`` and ``ast``: (the word sequence, the same with names and literals
     normalised); ``tokens+ast``: (tokens, normalised tokens, AST)."""
+    kinds, starts, ends, tree = _leaves(source, language, representation)
+    return _streams(source, kinds, starts, ends, tree, representation, max_words)
+
+
+def streams_and_tokens(source: bytes, language: Optional[str], representation: str = "tokens",
+                       max_words: int = 512) -> tuple[tuple[list[str], ...], list[str]]:
+    """``streams`` and, from the same walk of the tree, every token's own text (all of them,
+    comments dropped: what ``tokens.token_texts(raw=True)`` gives), which the encoder's
+    lexical channel reads."""
+    kinds, starts, ends, tree = _leaves(source, language, representation)
+    raw = [source[start:end].decode("utf-8", "replace")
+           for kind, start, end in zip(kinds, starts, ends) if kind[:1] != INNER]
+    return _streams(source, kinds, starts, ends, tree, representation, max_words), raw
+
+
+def _leaves(source: bytes, language: Optional[str], representation: str):
     if representation not in REPRESENTATIONS:
         raise ValueError(f"unknown representation {representation!r}; use one of {', '.join(REPRESENTATIONS)}")
-    kinds, starts, ends, tree = leaves(source, language, with_inner=representation != "tokens")
+    return leaves(source, language, with_inner=representation != "tokens")
+
+
+def _streams(source, kinds, starts, ends, tree, representation: str, max_words: int) -> tuple[list[str], ...]:
     tok, tok_norm, ast, ast_norm = [], [], [], []
     for kind, start, end in zip(kinds, starts, ends):
         if kind[:1] == INNER:

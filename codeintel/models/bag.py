@@ -71,3 +71,57 @@ class NumpyBag:
         inner = h @ self.w1 + self.b1
         inner = 0.5 * inner * (1.0 + erf(inner / np.sqrt(2.0)))
         return (h + inner @ self.w2 + self.b2).astype(np.float32)
+
+
+# ------------------------------------------------------------------ the lexical channel
+LEXICAL_TABLE = 1 << 20      # rows of the IDF table (n-grams hashed there; few collide)
+_SPREAD = np.uint64(0x9E3779B97F4A7C15)   # odd 64-bit constant: mixes a hash into the output dims
+
+
+def gram_counts(words: Sequence[str], ngrams: int) -> dict[int, int]:
+    """{crc32 of an n-gram: how often it occurs} over the n-grams of ``words`` (n = 1..ngrams)."""
+    counts: dict[int, int] = {}
+    encoded = [w.encode("utf-8", "surrogateescape") for w in words]
+    for n in range(1, ngrams + 1):
+        for i in range(len(encoded) - n + 1):
+            h = zlib.crc32(b"\x00".join(encoded[i:i + n]))
+            counts[h] = counts.get(h, 0) + 1
+    return counts
+
+
+def fit_idf(documents: Sequence[Sequence[str]], ngrams: int, table: int = LEXICAL_TABLE) -> np.ndarray:
+    """Smoothed inverse document frequency, log((1 + N) / (1 + df)) + 1, of each table row
+    over ``documents`` (word sequences): what the lexical channel learns from training data."""
+    df = np.zeros(table, dtype=np.float64)
+    for words in documents:
+        rows = np.fromiter(gram_counts(words, ngrams).keys(), dtype=np.uint64) % np.uint64(table)
+        np.add.at(df, rows.astype(np.int64), 1.0)
+    return (np.log((1.0 + len(documents)) / (1.0 + df)) + 1.0).astype(np.float32)
+
+
+class LexicalChannel:
+    """Sublinear TF-IDF of a program's token n-grams, feature-hashed with random signs into
+    ``dim`` dimensions (signs make the collisions cancel out on average, so dot products
+    stay close to the TF-IDF cosine) and L2-normalised. It keeps what a low-dimensional
+    learned embedding blurs: exact rare names and string literals shared by two programs.
+    The IDF comes from the training programs (``fit_idf``), not from what is searched."""
+
+    def __init__(self, idf: np.ndarray, dim: int, ngrams: int):
+        self.idf = np.asarray(idf, dtype=np.float32)
+        self.dim, self.ngrams = int(dim), int(ngrams)
+
+    def __call__(self, documents: Sequence[Sequence[str]]) -> np.ndarray:
+        out = np.zeros((len(documents), self.dim), dtype=np.float32)
+        table = np.uint64(self.idf.shape[0])
+        for row, words in enumerate(documents):
+            counts = gram_counts(words, self.ngrams)
+            if not counts:
+                continue
+            hashes = np.fromiter(counts.keys(), dtype=np.uint64, count=len(counts))
+            tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+            signs = np.where((hashes >> np.uint64(31)) & np.uint64(1), 1.0, -1.0)
+            columns = ((hashes * _SPREAD) >> np.uint64(40)) % np.uint64(self.dim)
+            values = signs * tf * self.idf[(hashes % table).astype(np.int64)]
+            out[row] = np.bincount(columns.astype(np.int64), weights=values, minlength=self.dim)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
