@@ -192,6 +192,7 @@ class Buffer:
     path: Optional[str]
     data: bytes
     facts: object = None
+    tree: object = None              # the tree-sitter tree of ``data``, when the caller has one
 
     def __post_init__(self):
         self._line_starts: Optional[list[int]] = None
@@ -377,6 +378,13 @@ def reference_hits(store: Optional[Store], buffer: Buffer, line: int, col: int, 
         return
     width = len(word.name.encode())
     lines = _FileLines(store, buffer, cache)
+    scope = parameter_scope(buffer, word)
+    if scope is not None:   # a parameter (self, a callback's argument): its uses are in its function
+        own = [o for o in (buffer.facts.refs.get(word.name, ()) if buffer.facts is not None else ())
+               if scope[0] <= o < scope[1]]
+        if own:
+            yield FileHits(buffer.path, own, width, lines.of_buffer())
+        return
     if include_declaration:
         syms = [s for s in _buffer_symbols(buffer) if s["name"] == word.name]
         if store is not None:
@@ -401,6 +409,54 @@ def reference_hits(store: Optional[Store], buffer: Buffer, line: int, col: int, 
             return
         if index is not None:
             yield FileHits(path, unpack_offsets(positions), width, index)
+
+
+# fields that hold the name a parameter declares (Python, JavaScript/TypeScript, Java, Go, Rust, C/C++)
+_NAME_FIELDS = ("name", "pattern", "left", "declarator")
+
+
+def parameter_scope(buffer: Buffer, word: "Word") -> Optional[tuple[int, int]]:
+    """The byte span of the function of which the identifier ``word`` is a parameter, when
+    it is one of the innermost function around it that declares that name (found on the
+    buffer's tree: a node with a ``parameters`` or ``receiver`` field); None otherwise, or
+    without a tree.
+    Such a name means nothing outside that function: its references stay inside it."""
+    tree = buffer.tree
+    if tree is None or buffer.facts is None:
+        return None
+    name = word.name.encode()
+    start = buffer.starts[word.line - 1] + word.col
+    node = tree.root_node.descendant_for_byte_range(start, start + len(name))
+    if node is None or node.child_count or buffer.data[node.start_byte:node.end_byte] != name:
+        return None
+    ancestor = node.parent
+    while ancestor is not None:
+        for field in ("parameters", "receiver"):   # a Go method's receiver is a parameter too
+            params = ancestor.child_by_field_name(field)
+            if params is not None and _declares(params, name, buffer.data):
+                return ancestor.start_byte, ancestor.end_byte
+        ancestor = ancestor.parent
+    return None
+
+
+def _declares(params, name: bytes, data: bytes) -> bool:
+    """Whether a parameter list declares ``name``: an identifier that is a list item itself,
+    or reached from one through its name fields (``_NAME_FIELDS``), or through the first
+    child of a node that has none of them (Python's ``x: int``); so never a default value or
+    a type, which are other fields."""
+    stack = list(params.named_children)
+    while stack:
+        node = stack.pop()
+        if node.child_count == 0:
+            if data[node.start_byte:node.end_byte] == name:
+                return True
+            continue
+        fields = [child for child in map(node.child_by_field_name, _NAME_FIELDS) if child is not None]
+        if fields:
+            stack.extend(fields)
+        elif node.named_child_count:
+            stack.append(node.named_child(0))
+    return False
 
 
 def references(store: Optional[Store], buffer: Buffer, line: int, col: int, include_declaration: bool = True,

@@ -106,7 +106,7 @@ class OpenDocument:
             record = FileRecord(rel, "skipped", reason)
         self.degraded = record.reason if record.facts is None else None
         self.record = record
-        self.buffer = Buffer(self.rel, self.data, record.facts)
+        self.buffer = Buffer(self.rel, self.data, record.facts, tree)
         self.stale = False
         return record
 

@@ -230,3 +230,51 @@ def test_large_answers_arrive_whole_when_the_servers_stdout_is_non_blocking(tmp_
     finally:
         if client.proc.poll() is None:
             client.proc.kill()
+
+
+SCOPED = {
+    "shapes.py": ("class Square:\n"
+                  "    def area(self, scale):\n"
+                  "        def grown(by):\n"
+                  "            return self.side * scale * by\n"
+                  "        return grown(2)\n"
+                  "\n"
+                  "    def side_of(self):\n"
+                  "        return self.side\n"),
+    "other.py": ("def scale(self):\n"
+                 "    return self\n"
+                 "\n"
+                 "size = scale(None)\n"),
+}
+
+
+@pytest.mark.asyncio
+async def test_a_parameters_references_stay_in_its_function(tmp_path):
+    """`self`, a parameter, a closure's use of it: the answer is the uses inside the function
+    that declares it, not every `self` of the repository; a name that is no parameter there
+    (`scale` at module level in other.py) is still found in every file."""
+    repo = init_repo(tmp_path / "repo")
+    for rel, text in SCOPED.items():
+        (repo / rel).write_text(text)
+    commit_all(repo, "shapes")
+    cli("index", repo, "--quiet", check=0)
+    async with lsp_session(repo) as client:
+        doc = open_doc(client, repo / "shapes.py")
+
+        async def refs(line: int, character: int, path: str = "shapes.py") -> list:
+            params = lsp.ReferenceParams(text_document=lsp.TextDocumentIdentifier(uri(repo / path)),
+                                         position=lsp.Position(line, character),
+                                         context=lsp.ReferenceContext(include_declaration=True))
+            return _tuples(await client.text_document_references_async(params))
+
+        here = uri(repo / "shapes.py")
+        in_area = [(here, 1, 13, 1, 17), (here, 3, 19, 3, 23)]
+        assert await refs(1, 14) == in_area                     # on the parameter
+        assert await refs(3, 20) == in_area                     # on its use inside the closure
+        assert await refs(7, 16) == [(here, 6, 16, 6, 20), (here, 7, 15, 7, 19)]   # the other method's
+        assert await refs(1, 20) == [(here, 1, 19, 1, 24), (here, 3, 31, 3, 36)]   # `scale`, the parameter
+        assert await refs(2, 19) == [(here, 2, 18, 2, 20), (here, 3, 39, 3, 41)]   # the closure's own `by`
+        open_doc(client, repo / "other.py")
+        elsewhere = await refs(3, 8, "other.py")                # `scale` the function: every file
+        assert (uri(repo / "other.py"), 0, 4, 0, 9) in elsewhere and (here, 1, 19, 1, 24) in elsewhere
+        assert doc
