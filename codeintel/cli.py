@@ -344,12 +344,12 @@ def models(repo, as_json):
 
 # ---------------------------------------------------------------------------------------- merge
 def _merge_settings_from(size, epochs, max_len, vocab_size, batch_size, threshold, seed, max_train, eval_every,
-                         patience):
+                         patience, mirror=False):
     from .merge.training import MergeModelSettings
 
     return MergeModelSettings(size=size, epochs=epochs, max_len=max_len, vocab_size=vocab_size,
                               batch_size=batch_size, threshold=threshold, seed=seed, max_train=max_train,
-                              eval_every=eval_every, patience=patience)
+                              eval_every=eval_every, patience=patience, mirror=mirror)
 
 
 def _package_versions() -> dict:
@@ -395,9 +395,12 @@ def train():
 @click.option("--eval-every", default=0, type=click.IntRange(0), help="Validate every N steps (0 = each epoch).")
 @click.option("--patience", default=2, show_default=True, type=click.IntRange(0),
               help="Stop after this many validations without improvement (0 = never).")
+@click.option("--mirror/--no-mirror", default=False, show_default=True,
+              help="Also train on every conflict with ours and theirs exchanged (teaches the model that the "
+                   "sides are symmetric, which they are not: git's ours is the branch merged into).")
 @json_option
 def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_len, vocab_size, batch_size,
-                threshold, seed, max_train, eval_every, patience, as_json):
+                threshold, seed, max_train, eval_every, patience, mirror, as_json):
     """Train the merge-conflict classifier (MergeBERT) and save it in the model registry."""
     import json as _json
 
@@ -427,7 +430,7 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
     if not train_cases or not val_cases:
         raise Failure(f"too few cases to train on ({len(cases)})", EXIT_USAGE)
     settings = _merge_settings_from(size, epochs, max_len, vocab_size, batch_size, threshold, seed, max_train,
-                                    eval_every, patience)
+                                    eval_every, patience, mirror)
     out_dir = Path(output) if output else repo_model_dir(root, "merge")
     repos = sorted({c.repo for c in cases})
     meta = {**sources, "command": " ".join(["codeintel", *sys.argv[1:]]), "packages": _package_versions(),

@@ -50,6 +50,23 @@ def model_dir(tmp_path_factory):
     return out
 
 
+def test_training_keeps_ours_and_theirs_apart_unless_asked_to_mirror(tmp_path):
+    """git's ours is the branch merged into: by default each conflict is learned as it happened;
+    --mirror adds the copy with the sides exchanged (and the label swapped)."""
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps(_scenario(i)) + "\n" for i in range(24)))
+    counts = {}
+    for flag in ("--no-mirror", "--mirror"):
+        out = tmp_path / flag.strip("-")
+        proc = cli("train", "merge", "--corpus", corpus, "--size", "tiny", "--epochs", "1", "--max-len", "32",
+                   "--vocab-size", "300", "--batch-size", "8", "--output", out, flag, "--json", timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        meta = json.loads((out / "meta.json").read_text())
+        assert meta["settings"]["mirror"] is (flag == "--mirror")
+        counts[flag] = meta["training"]["instances"]
+    assert counts["--mirror"] == 2 * counts["--no-mirror"] > 0
+
+
 @pytest.fixture
 def merge_repo(tmp_path, model_dir):
     """A repository with the driver installed and the tiny model as its built-in model."""

@@ -27,6 +27,7 @@ class MergeModelSettings:
     max_train: int = 0            # cap on training instances (0 = all)
     eval_every: int = 0           # validation every N steps (0 = each epoch)
     label_smoothing: float = 0.0
+    mirror: bool = False          # also train on each instance with ours and theirs exchanged
 
 
 def _texts(cases: Sequence[Case]):
@@ -137,7 +138,10 @@ def train_model(train_cases: Sequence[Case], val_cases: Sequence[Case], out_dir:
         return data
 
     train_items = [(inst, label) for c in train_cases for inst, label in zip(c.instances, c.labels)]
-    train_items = augmented(train_items, rng)
+    if settings.mirror:
+        train_items = augmented(train_items, rng)
+    else:
+        rng.shuffle(train_items)
     if settings.max_train:
         train_items = train_items[:settings.max_train]
     val_items = [(inst, label) for c in val_cases for inst, label in zip(c.instances, c.labels)]
