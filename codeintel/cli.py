@@ -407,7 +407,6 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
     from .merge.corpus import read_corpus, scenarios_from_store
     from .merge.learn import evaluate, make_cases, split_by_repo
     from .merge.training import train_model
-    from .models.io import write_json
     from .models.registry import find_repo_root, repo_model_dir
 
     root = Path(repo) if repo else (find_repo_root(Path.cwd()) or Path.cwd())
@@ -448,8 +447,10 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
         summary["test"] = {"metrics": report.metrics, "baselines": report.baselines}
         meta_path = out_dir / "meta.json"
         stored = _json.loads(meta_path.read_text())
-        stored["metrics"] = {"test": report.metrics, "baselines": report.baselines, "confusion": report.confusion}
-        write_json(meta_path, stored)
+        headline = {k: report.metrics[k] for k in ("accuracy", "precision", "coverage", "threshold")}
+        stored["metrics"] = {"test": {**headline, **report.metrics}, "baselines": report.baselines,
+                             "confusion": report.confusion}
+        meta_path.write_text(_json.dumps(stored, indent=2, default=str))   # headline first: `models` shows it
     if as_json:
         _emit_json(summary)
     else:

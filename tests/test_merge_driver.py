@@ -47,6 +47,9 @@ def model_dir(tmp_path_factory):
     summary = json.loads(proc.stdout)
     assert summary["test"]["metrics"]["regions"] == 40
     (folder / "merge").symlink_to(out)  # folder is a built-in models root with this as its merge model
+    listed = cli("models", "--repo", folder, env={"CODEINTEL_BUILTIN_MODELS": str(folder)}, check=0).stdout
+    merge_line = next(line for line in listed.splitlines() if line.split()[:1] == ["merge"])
+    assert "test.accuracy" in merge_line and "test.precision" in merge_line, listed  # the headline, not baselines
     return out
 
 
