@@ -402,12 +402,10 @@ def train():
 def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_len, vocab_size, batch_size,
                 threshold, seed, max_train, eval_every, patience, mirror, as_json):
     """Train the merge-conflict classifier (MergeBERT) and save it in the model registry."""
-    import json as _json
-
     from .merge.corpus import read_corpus, scenarios_from_store
     from .merge.learn import evaluate, make_cases, split_by_repo
     from .merge.training import train_model
-    from .models.registry import find_repo_root, repo_model_dir
+    from .models.registry import find_repo_root, record_metrics, repo_model_dir
 
     root = Path(repo) if repo else (find_repo_root(Path.cwd()) or Path.cwd())
     if corpus:
@@ -445,12 +443,8 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
     if test_cases:
         report = evaluate(test_cases, predictor, threshold)
         summary["test"] = {"metrics": report.metrics, "baselines": report.baselines}
-        meta_path = out_dir / "meta.json"
-        stored = _json.loads(meta_path.read_text())
-        headline = {k: report.metrics[k] for k in ("accuracy", "precision", "coverage", "threshold")}
-        stored["metrics"] = {"test": {**headline, **report.metrics}, "baselines": report.baselines,
-                             "confusion": report.confusion}
-        meta_path.write_text(_json.dumps(stored, indent=2, default=str))   # headline first: `models` shows it
+        record_metrics(out_dir, {"test": report.metrics, "baselines": report.baselines,
+                                 "confusion": report.confusion})
     if as_json:
         _emit_json(summary)
     else:

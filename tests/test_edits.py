@@ -214,6 +214,7 @@ def test_train_edits_tiny_model_then_eval_uses_it(tmp_path):
     assert out["train_pairs"] > 0 and (target / "model.safetensors").is_file()
     meta = json.loads((target / "meta.json").read_text())
     assert "exact_match_top1" in meta["metrics"]["test"] and "nearest_neighbour" in meta["metrics"]["baselines"]
+    assert list(meta["metrics"])[0] == "test"     # the model's own figures first: `codeintel models` shows them
     config = json.loads((target / "config.json").read_text())
     assert config["feature"] == "edits" and "idioms" in config
     result = json.loads(cli("eval", "edits", "--data", data, "--cut", "2020-01-17", "--model", target,

@@ -268,8 +268,7 @@ def train_edits(data, repo, output, cut, holdout_repos, size, epochs, batch_size
     """Train the edit model on abstracted before -> after pairs (time split: test = after --cut)."""
     import sys
 
-    from ..models.io import write_json
-    from ..models.registry import make_meta, repo_model_dir
+    from ..models.registry import make_meta, record_metrics, repo_model_dir
     from .evaluate import evaluate_suggestions
     from .model import EditPredictor, TrainSettings, train_model
 
@@ -295,13 +294,10 @@ def train_edits(data, repo, output, cut, holdout_repos, size, epochs, batch_size
     if eval_cases:
         predictor = EditPredictor(target)
         metrics = evaluate_suggestions(train, test, predictor.idioms, predictor.candidates, max_cases=eval_cases)
-        meta_path = target / "meta.json"
-        card = json.loads(meta_path.read_text(encoding="utf-8"))
-        card["metrics"] = {"test": metrics["model"]["small"] if "small" in metrics["model"] else metrics["model"]["all"],
-                           "baselines": {k: v.get("small", v.get("all")) for k, v in metrics.items()
-                                         if k not in ("model", "seconds")},
-                           "by_size": metrics}
-        write_json(meta_path, card)
+        record_metrics(target, {
+            "test": metrics["model"]["small"] if "small" in metrics["model"] else metrics["model"]["all"],
+            "baselines": {k: v.get("small", v.get("all")) for k, v in metrics.items() if k not in ("model", "seconds")},
+            "by_size": metrics})
     result = {"model": str(target), "cut": cut, **summary, "metrics": metrics}
     if as_json:
         cli._emit_json(result)

@@ -111,10 +111,10 @@ def score(cases: Sequence[Case], texts: Sequence[Optional[str]]) -> dict:
     resolved = [(c, t) for c, t in zip(cases, texts) if t is not None]
     correct = sum(squash(t) == squash(c.example.resolution) for c, t in resolved)
     n = len(cases)
-    return {"regions": n, "resolved": len(resolved), "correct": correct,
-            "accuracy": round(correct / n, 4) if n else None,
+    return {"accuracy": round(correct / n, 4) if n else None,
             "precision": round(correct / len(resolved), 4) if resolved else None,
-            "coverage": round(len(resolved) / n, 4) if n else None}
+            "coverage": round(len(resolved) / n, 4) if n else None,
+            "regions": n, "resolved": len(resolved), "correct": correct}
 
 
 def baselines(cases: Sequence[Case]) -> dict[str, dict]:
