@@ -1,7 +1,7 @@
 """Completion: quality on held-out files of real repositories the model never saw, and latency.
 
-    python3 bench/bench_completion.py quality [--repos rich,click,git,pygments,flask] [--model DIR]
-    python3 bench/bench_completion.py latency [--repo rich] [--requests 200] [--model DIR]
+    python3 bench/bench_completion.py quality [--repos rich,click,git,pygments,flask] [--model DIR] [--ranker DIR | --no-ranker]
+    python3 bench/bench_completion.py latency [--repo rich] [--requests 200] [--model DIR] [--ranker DIR | --no-ranker]
 
 quality: for each repository (packages installed in site-packages, split by repository; none
 is in the built-in model's training corpus, the CPython standard library) it runs the same
@@ -14,7 +14,8 @@ latency: ``complete()`` (what the language server calls; the session is warm aft
 request) at seeded random points of the repository's own files, >= 200 requests: p50/p95/max
 in ms (wall clock, and the CPU time of the calling thread, which a machine shared with other jobs
 inflates less), and the process's resident memory with the model loaded. Backends: the model-free
-fallback and, with a model, the built-in FiD model.
+answer (the ranked candidates with the built-in ranker, or the matcher's order with --no-ranker)
+and, with a model, the FiD model.
 """
 from __future__ import annotations
 
@@ -56,15 +57,30 @@ def _predictor(model_dir):
     return load_predictor(info)
 
 
+def _ranker_dir(args) -> "Path | None":
+    """The completion ranker the run uses: --ranker DIR, else the built-in one (none with --no-ranker)."""
+    from codeintel.models.registry import builtin_dir
+
+    if args.no_ranker:
+        return None
+    path = Path(args.ranker) if args.ranker else builtin_dir("completion-ranker")
+    return path if (path / "model.safetensors").is_file() else None
+
+
 def quality(args) -> dict:
     from codeintel.completion.evaluate import evaluate_repository
+    from codeintel.completion.ranker import Ranker
 
     model = _predictor(args.model)
+    ranker_dir = _ranker_dir(args)
+    ranker = Ranker.load(ranker_dir, str(ranker_dir)) if ranker_dir else None
+    print(f"ranker: {ranker_dir or 'none'}", file=sys.stderr)
     results = {}
     for name in args.repos.split(","):
         started = time.perf_counter()
         report = evaluate_repository(_package(name), holdout=args.holdout, max_files=args.max_files,
-                                     per_file=args.per_file, max_cases=args.max_cases, seed=args.seed, model=model)
+                                     per_file=args.per_file, max_cases=args.max_cases, seed=args.seed, model=model,
+                                     ranker=ranker)
         results[name] = {"cases": report.cases, "held_out_files": len(report.held_out_files),
                          "metrics": report.metrics, "seconds": round(time.perf_counter() - started, 1)}
         print(f"{name}: {report.cases} cases from {len(report.held_out_files)} held-out files "
@@ -118,7 +134,12 @@ def latency(args) -> dict:
         if args.model:
             target = root / ".codeintel" / "models" / "completion"
             shutil.copytree(args.model, target)
-        os.environ["CODEINTEL_BUILTIN_MODELS"] = str(Path(tmp) / "no-builtin")   # only what this run puts there
+        builtin = Path(tmp) / "builtin"                     # only what this run puts there
+        builtin.mkdir()
+        os.environ["CODEINTEL_BUILTIN_MODELS"] = str(builtin)
+        ranker_dir = _ranker_dir(args)
+        if ranker_dir:
+            shutil.copytree(ranker_dir, builtin / "completion-ranker")
         rng = random.Random(args.seed)
         files = sorted(p for p in root.rglob("*.py") if ".codeintel" not in p.parts)
         requests = []
@@ -145,7 +166,7 @@ def latency(args) -> dict:
                "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1), "max_ms": round(times[-1], 1),
                "cpu_p50_ms": round(statistics.median(cpu), 1), "cpu_p95_ms": round(cpu[int(0.95 * (len(cpu) - 1))], 1),
                "load_average_1min": round(os.getloadavg()[0], 2), "rss_mib": round(rss, 1), "first_suggestion_sources": sources,
-               "model": args.model or "none (fallback)"}
+               "model": args.model or "none (fallback)", "ranker": str(ranker_dir) if ranker_dir else None}
         print(f"{args.repo}: {out['requests']} requests, p50 {out['p50_ms']} ms, p95 {out['p95_ms']} ms, "
               f"max {out['max_ms']} ms (CPU time of the request's thread: p50 {out['cpu_p50_ms']} ms, p95 "
               f"{out['cpu_p95_ms']} ms; load average {out['load_average_1min']}), RSS {out['rss_mib']} MiB, "
@@ -172,6 +193,8 @@ def main() -> None:
     lat.add_argument("--seed", type=int, default=0)
     for p in (q, lat):
         p.add_argument("--json", default=None, help="Also write the results to this file.")
+        p.add_argument("--ranker", default=None, help="A completion-ranker folder (default: the built-in one).")
+        p.add_argument("--no-ranker", action="store_true", help="Without a ranker (the matcher's own order).")
     args = parser.parse_args()
     result = quality(args) if args.what == "quality" else latency(args)
     if args.json:

@@ -325,21 +325,25 @@ def models(repo, as_json):
 
     console = _console()
     console.print(f"[bold]models for {escape(str(root))}[/]")
+    width = max(len(f) for f in FEATURES) + 2
     for row in features:
         active = row["active"]
         if active:
-            parts = [active["source"], escape(active["path"]), f"{active['size_bytes'] / 1e6:.1f} MB"]
+            size = active["size_bytes"]
+            parts = [active["source"], escape(active["path"]),
+                     f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"]
             if active["parameters"]:
-                parts.append(f"{active['parameters'] / 1e6:.2f}M parameters")
+                count = active["parameters"]
+                parts.append(f"{count / 1e6:.2f}M parameters" if count >= 100_000 else f"{count:,} parameters")
             parts += [f"{escape(name)} {value:.4g}" for name, value in metric_summary(active["metrics"])]
-            console.print(f"  [cyan]{row['feature']:<11}[/]" + "  ".join(parts))
+            console.print(f"  [cyan]{row['feature']:<{width}}[/]" + "  ".join(parts))
         else:
-            console.print(f"  [cyan]{row['feature']:<11}[/]none (falls back to {row['fallback']})")
+            console.print(f"  [cyan]{row['feature']:<{width}}[/]none (falls back to {row['fallback']})")
         for other in row["available"]:
             if not other["active"]:
-                console.print(f"  {'':<11}[dim]also {other['source']} {escape(other['path'])} (not used)[/]")
+                console.print(f"  {'':<{width}}[dim]also {other['source']} {escape(other['path'])} (not used)[/]")
         for skipped in row["skipped"]:
-            console.print(f"  {'':<11}[yellow]skipped {escape(skipped['path'])}: {escape(skipped['reason'])}[/]")
+            console.print(f"  {'':<{width}}[yellow]skipped {escape(skipped['path'])}: {escape(skipped['reason'])}[/]")
 
 
 # ---------------------------------------------------------------------------------------- merge
@@ -515,6 +519,74 @@ def train_completion_cmd(repo, output, from_scratch, size, vocab_size, per_file,
                    + (f", fine-tuned from {base.path}" if base is not None else ""))
 
 
+def _package_version(root: Path) -> Optional[str]:
+    """``name version`` of the installed distribution whose top-level package ``root`` is, if any."""
+    import importlib.metadata
+
+    for dist in importlib.metadata.packages_distributions().get(root.name, []):
+        try:
+            return f"{dist} {importlib.metadata.version(dist)}"
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+@train.command("completion-ranker")
+@click.option("--repo", "repos", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Repository to cut holes in (repeatable; with several, the last one validates). "
+                   "Default: this repository, whose .codeintel/models/completion-ranker/ receives the ranker.")
+@click.option("--output", type=click.Path(file_okay=False), default=None, help="Save the ranker in this folder instead.")
+@click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Share of each repository's Python files held out (holes are cut there; the rest is the context).")
+@click.option("--max-files", default=40, show_default=True, type=click.IntRange(1))
+@click.option("--per-file", default=15, show_default=True, type=click.IntRange(1), help="Holes cut per held-out file.")
+@click.option("--max-cases", default=600, show_default=True, type=click.IntRange(1), help="Holes per repository at most.")
+@click.option("--hidden", default=32, show_default=True, type=click.IntRange(1, 1024))
+@click.option("--epochs", default=30, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--patience", default=4, show_default=True, type=click.IntRange(0))
+@click.option("--seed", default=0, show_default=True)
+@json_option
+def train_completion_ranker_cmd(repos, output, holdout, max_files, per_file, max_cases, hidden, epochs, patience,
+                                seed, as_json):
+    """Learn which completion candidate to offer first, from holes cut in held-out files."""
+    import importlib.util
+
+    from .completion.train_ranker import RankerSettings, train_ranker
+    from .models.registry import find_repo_root, repo_model_dir
+
+    if importlib.util.find_spec("torch") is None:
+        raise Failure("training needs torch: python3 -m pip install -e '.[ml]' (using the ranker does not)", EXIT_USAGE)
+
+    if repos:
+        roots = [Path(r).resolve() for r in repos]
+        default_out = repo_model_dir(roots[0], "completion-ranker") if len(roots) == 1 else None
+    else:
+        roots = [(find_repo_root(Path.cwd()) or Path.cwd()).resolve()]
+        default_out = repo_model_dir(roots[0], "completion-ranker")
+    out_dir = Path(output) if output else default_out
+    if out_dir is None:
+        raise Failure("give --output when training on several repositories", EXIT_USAGE)
+    settings = RankerSettings(holdout=holdout, max_files=max_files, per_file=per_file, max_cases=max_cases,
+                              hidden=hidden, epochs=epochs, patience=patience, seed=seed)
+    corpora = []
+    for root in roots:
+        corpora.append({"name": root.name, "package": _package_version(root)})
+    try:
+        summary = train_ranker(roots, out_dir, settings, command=" ".join(["codeintel", *sys.argv[1:]]),
+                               progress=not as_json and sys.stderr.isatty(),
+                               log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)),
+                               packages=corpora)
+    except ValueError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    if as_json:
+        _emit_json(summary)
+    else:
+        v = summary["val"]
+        click.echo(f"saved the completion ranker to {summary['output']} in {summary['seconds']}s: validation top-1 "
+                   f"{v['ranker_top1']:.1%} against the matcher's own order {v['matcher_top1']:.1%} "
+                   f"({v['examples']} holes with the answer among the candidates)")
+
+
 @main.group("eval")
 def eval_():
     """Measure a feature's model against the named baselines on the same cases (JSON)."""
@@ -633,11 +705,13 @@ def read_case_file(cases_file: str, read_cases) -> list:
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="A completion model folder (default: the active one, if any).")
 @click.option("--no-model", is_flag=True, help="Only the model-free predictors.")
+@click.option("--ranker", "ranker_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A completion-ranker folder for the 'ranked' predictor (default: the active one).")
 @click.option("--write-cases", type=click.Path(dir_okay=False), default=None,
               help="Also write the cut cases to this JSONL file.")
 @click.option("--predictions", is_flag=True, help="Include every case's predictions in the JSON.")
 def eval_completion(repo, cases_file, holdout, max_files, per_file, max_cases, seed, model_dir, no_model,
-                    write_cases, predictions):
+                    ranker_dir, write_cases, predictions):
     """Exact match, edit similarity and identifier F1 of the rest of the line on held-out files,
     for the model-free baselines and the model, as JSON."""
     from .completion.evaluate import evaluate_cases, evaluate_repository, read_cases, report_dict
@@ -651,19 +725,36 @@ def eval_completion(repo, cases_file, holdout, max_files, per_file, max_cases, s
         from .completion.fid import load_predictor
 
         predictor, model_name = load_predictor(info), str(info.path)
+    ranker, ranker_name = _eval_ranker(ranker_dir, root)
     try:
         if cases_file:
             cases = read_case_file(cases_file, read_cases)
-            report = evaluate_cases(cases, root, model=predictor, keep_predictions=predictions)
+            report = evaluate_cases(cases, root, model=predictor, keep_predictions=predictions, ranker=ranker)
         else:
             report = evaluate_repository(root, holdout=holdout, max_files=max_files, per_file=per_file,
                                          max_cases=max_cases, seed=seed, model=predictor,
                                          write_cases=Path(write_cases) if write_cases else None,
-                                         keep_predictions=predictions)
+                                         keep_predictions=predictions, ranker=ranker)
     except ValueError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
     _emit_json(report_dict(report, repo=str(root.resolve()), cases_file=cases_file, seed=seed,
-                           model=model_name or "none (model-free predictors only)"))
+                           model=model_name or "none (model-free predictors only)", ranker=ranker_name))
+
+
+def _eval_ranker(ranker_dir, root: Path):
+    """The completion ranker to evaluate: ``ranker_dir``, else the active one; (ranker, its path or None)."""
+    from .completion.ranker import FEATURE, Ranker
+    from .models.registry import active_model, read_model_dir
+
+    info = read_model_dir(ranker_dir, FEATURE, "given") if ranker_dir else active_model(FEATURE, root)
+    if info is None:
+        return None, None
+    if not info.usable:
+        raise Failure(f"{ranker_dir}: {info.problem}", EXIT_USAGE)
+    try:
+        return Ranker.load(info.path, str(info.path)), str(info.path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise Failure(f"{info.path}: not a usable completion ranker ({exc})", EXIT_USAGE) from None
 
 
 @main.command("merge-driver")

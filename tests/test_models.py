@@ -455,7 +455,7 @@ def test_models_command_json_and_text(tmp_path):
     data = json.loads(proc.stdout)
     assert data["repo"] == str(repo.resolve())
     features = {f["feature"]: f for f in data["features"]}
-    assert list(features) == ["completion", "sketch", "merge", "edits", "clones"]
+    assert list(features) == ["completion", "completion-ranker", "sketch", "merge", "edits", "clones"]
     merge = features["merge"]
     assert merge["active"]["source"] == "repository" and merge["active"]["metrics"]["test"]["accuracy"] == 0.71
     assert merge["active"]["parameters"] > 0 and merge["active"]["size_bytes"] > 0

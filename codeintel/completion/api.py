@@ -64,9 +64,9 @@ class _Session:
         self.local = threading.local()
         self.backends: dict[tuple, object] = {}
         self.failures: dict[tuple, str] = {}
-        self.dense = None
-        self.dense_stamp = None
-        self.dense_building = False
+        self.built: dict = {}          # key -> (value, index stamp it was built for)
+        self.building: set = set()
+        self._ranker = None
 
     def store(self):
         """This thread's connection to the index (None without one)."""
@@ -86,40 +86,63 @@ class _Session:
         return store
 
     def dense_index(self, store):
-        """The dense chunk vectors, current with the index. Built here when cached vectors exist
-        or the index is small; otherwise built in a background thread, and None until then (the
-        other proposals do not wait for it)."""
+        """The dense chunk vectors, current with the index (``_current``)."""
+        from codeintel.retrieval.dense import CACHE_NAME, DenseIndex
+
+        cheap = (store.path.parent / CACHE_NAME).is_file() or store.count_chunks() <= DENSE_SYNC_CHUNKS
+        return self._current("dense", store, cheap, lambda s: DenseIndex.build(s, s.path.parent))
+
+    def ngram_model(self, store, language: str):
+        """The repository's n-gram model of ``language``, current with the index (``_current``)."""
+        from .ngram import CACHE_PREFIX, repository_lm
+
+        cheap = (store.path.parent / f"{CACHE_PREFIX}{language}.safetensors").is_file() \
+            or store.count_chunks() <= DENSE_SYNC_CHUNKS
+        return self._current(("ngram", language), store, cheap,
+                             lambda s: repository_lm(s, language, cache_dir=s.path.parent))
+
+    def _current(self, key, store, cheap: bool, build):
+        """What ``build(store)`` makes, rebuilt when the index changes: built here when ``cheap``
+        (cached on disk or a small index), otherwise in a background thread, and None (or the
+        previous one) until then; None when it cannot be built (logged)."""
         stamp = store.get_meta("last_indexed_at")
         with self.lock:
-            if self.dense is not None and stamp == self.dense_stamp:
-                return self.dense
-            if self.dense_building:
-                return self.dense if self.dense is not None else None
-            from codeintel.retrieval.dense import CACHE_NAME
+            value, value_stamp = self.built.get(key, (None, None))
+            if value is not None and stamp == value_stamp:
+                return value
+            if key in self.building:
+                return value
+            if not cheap:
+                self.building.add(key)
+                threading.Thread(target=self._build, args=(key, stamp, build), daemon=True,
+                                 name=f"codeintel-{key}").start()
+                return value
+            self.building.add(key)
+        return self._build(key, stamp, build)
 
-            cached = (store.path.parent / CACHE_NAME).is_file()
-            if not cached and store.count_chunks() > DENSE_SYNC_CHUNKS:
-                self.dense_building = True
-                threading.Thread(target=self._build_dense, args=(stamp,), daemon=True,
-                                 name="codeintel-dense").start()
-                return self.dense
-        return self._build_dense(stamp)
-
-    def _build_dense(self, stamp):
-        from codeintel.retrieval.dense import DenseIndex
-
+    def _build(self, key, stamp, build):
         try:
-            store = self.store()
-            dense = DenseIndex.build(store, store.path.parent)
+            value = build(self.store())
             with self.lock:
-                self.dense, self.dense_stamp = dense, stamp
-            return dense
-        except Exception as exc:  # noqa: BLE001 - completion goes on without dense retrieval
-            log.warning("dense retrieval unavailable: %s", exc)
+                self.built[key] = (value, stamp)
+            return value
+        except Exception as exc:  # noqa: BLE001 - completion goes on without it
+            log.warning("%s unavailable: %s", key, exc)
             return None
         finally:
             with self.lock:
-                self.dense_building = False
+                self.building.discard(key)
+
+    def ranker(self):
+        """The active completion ranker, loaded once (None, with a warning, when unusable)."""
+        with self.lock:
+            if self._ranker is None:
+                from .ranker import load_ranker
+
+                self._ranker = load_ranker(self.root)
+                if self._ranker[0] is None and "cannot" in self._ranker[1]:
+                    log.warning("%s", self._ranker[1])
+            return self._ranker
 
     def backend(self, settings: CompletionSettings):
         """The loaded backend for ``settings``, or (None, why not)."""
@@ -182,11 +205,20 @@ def session_for(root: Path) -> _Session:
         return _sessions[root]
 
 
-def fallback_suggestions(cursor: Cursor, proposals, n: int, why: str = "") -> list[Suggestion]:
-    """The model-free answer: continuations found in the in-file text and the proposals."""
+def fallback_suggestions(cursor: Cursor, proposals, n: int, why: str = "", *, ranker=None,
+                         ngram=None) -> list[Suggestion]:
+    """The model-free answer: with a ranker, the ranked candidates of the continuation matcher
+    and the n-gram beam (``ranker.gather``); without, the matcher's own order over the in-file
+    text and the proposals. Then identifiers extending the word at the cursor."""
     contexts = [TokenizedText(cursor.prefix), TokenizedText(cursor.suffix)] + proposal_contexts(proposals)
-    found = continuations(cursor.prefix, contexts, n=n)
-    out = [Suggestion(c.text, float(c.matched) + 0.01 * c.votes, "fallback:retrieval", why) for c in found]
+    if ranker is not None:
+        from .ranker import gather
+
+        detail = "; ".join(x for x in (ranker.name, why) if x)
+        out = [Suggestion(t, p, "ranker", detail) for t, p in ranker.rank(gather(cursor, proposals, ngram))[:n]]
+    else:
+        found = continuations(cursor.prefix, contexts, n=n)
+        out = [Suggestion(c.text, float(c.matched) + 0.01 * c.votes, "fallback:retrieval", why) for c in found]
     if len(out) < n:
         have = {s.text for s in out}
         for text in identifier_completions(cursor.prefix, contexts, n=n):
@@ -233,7 +265,15 @@ def complete(root, rel_path: str, text: str, line: int, character: int, n: int =
                 return found[:n]
             why = why or f"{kind} suggested nothing"
         check()
-        return fallback_suggestions(cursor, proposals, n, why or "")
+        ranker, ranker_why = session.ranker()
+        ngram = None
+        if ranker is not None and store is not None:
+            from indexer.languages import language_for_path
+
+            spec = language_for_path(rel_path)
+            ngram = session.ngram_model(store, spec.name) if spec is not None else None
+        check()
+        return fallback_suggestions(cursor, proposals, n, why or "", ranker=ranker, ngram=ngram)
     except _Cancelled:
         return []
 

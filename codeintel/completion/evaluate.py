@@ -19,6 +19,11 @@ Predictors, all on the same cases, each producing the rest of the line:
     in_file             the same within the text before and after the hole
     in_file_bm25        the same within the in-file text and the 8 BM25 chunks for the cursor
     in_file_proposals   the same within the in-file text and the ranked RLPG proposals
+    ngram               the n-gram models alone (``ngram.complete_line``: the file's cache model mixed
+                        with the repository's, counted on the context index's files)
+    ranked              the learned ranker over the matcher's and the n-gram beam's candidates
+                        (``ranker.gather``; what ``complete()`` answers without a completion model),
+                        when a ranker is available
     model               the completion model (the repository's or the built-in, or --model DIR)
                         on the same proposals, when one is available
 
@@ -48,7 +53,7 @@ from .cursor import Cursor, random_cuts
 from .matching import TokenizedText, continuations, proposal_contexts, tokenized
 
 TEST_PATH = re.compile(r"(^|/)(tests?|testing)(/|$)|(^|/)test_[^/]*$|_tests?\.py$|(^|/)conftest\.py$")
-PREDICTORS = ("prefix_only", "in_file", "in_file_bm25", "in_file_proposals")
+PREDICTORS = ("prefix_only", "in_file", "in_file_bm25", "in_file_proposals", "ngram")
 
 
 @dataclass
@@ -150,14 +155,17 @@ def _groups(case: Case) -> list[str]:
 
 
 def run_predictors(cases: list[Case], store, model=None, keep_predictions: bool = False,
-                   progress: Optional[Callable[[int, int], None]] = None) -> Report:
+                   progress: Optional[Callable[[int, int], None]] = None, ranker=None) -> Report:
     """Every predictor on every case; the aggregated metrics."""
     from codeintel.retrieval.dense import DenseIndex
 
+    from .ngram import TokenLM, complete_line, repository_lm
     from .proposals import make_proposals
+    from .ranker import CACHE_WEIGHT, LM_BEAM, gather
 
     dense = DenseIndex.build(store, None)
-    names = list(PREDICTORS) + (["model"] if model is not None else [])
+    lm = repository_lm(store, "python")
+    names = list(PREDICTORS) + (["ranked"] if ranker is not None else []) + (["model"] if model is not None else [])
     sums: dict = {name: {} for name in names}
     latency = {name: 0.0 for name in names}
     report = Report(cases=len(cases))
@@ -187,6 +195,17 @@ def run_predictors(cases: list[Case], store, model=None, keep_predictions: bool 
         predictions["in_file_proposals"] = found[0].text if found else ""
         proposal_seconds = time.perf_counter() - t0
         latency["in_file_proposals"] += proposal_seconds + base_seconds
+        t0 = time.perf_counter()
+        models = [(TokenLM.from_texts([case.prefix, case.suffix]), CACHE_WEIGHT)] + \
+            ([(lm, 1.0 - CACHE_WEIGHT)] if lm is not None else [])
+        found = complete_line(models, case.prefix, beam=LM_BEAM)
+        predictions["ngram"] = found[0][0] if found else ""
+        latency["ngram"] += time.perf_counter() - t0 + base_seconds
+        if ranker is not None:
+            t0 = time.perf_counter()
+            ranked = ranker.rank(gather(cursor, proposals, lm))
+            predictions["ranked"] = ranked[0][0] if ranked else ""
+            latency["ranked"] += time.perf_counter() - t0 + proposal_seconds
         if model is not None:
             t0 = time.perf_counter()
             out = model.predict(cursor, proposals, n=1)
@@ -213,13 +232,9 @@ def run_predictors(cases: list[Case], store, model=None, keep_predictions: bool 
     return report
 
 
-def evaluate_repository(root: Path, *, holdout: float = 0.1, max_files: int = 40, per_file: int = 5,
-                        max_cases: int = 400, seed: int = 0, model=None, write_cases: Optional[Path] = None,
-                        keep_predictions: bool = False, progress=None) -> Report:
-    """Hold out files of ``root``, index the rest in a temporary copy, cut cases, run predictors."""
-    from codeintel.store import Store, store_path
-
-    started = time.perf_counter()
+def held_out_cases(root: Path, *, holdout: float = 0.1, max_files: int = 40, per_file: int = 5,
+                   max_cases: int = 400, seed: int = 0) -> tuple[list[str], list[Case]]:
+    """A seeded share of ``root``'s Python files held out, and the holes cut in them."""
     rng = random.Random(seed)
     files = source_files(root)
     if len(files) < 2:
@@ -235,26 +250,38 @@ def evaluate_repository(root: Path, *, holdout: float = 0.1, max_files: int = 40
     cases = cut_cases(texts, per_file, rng)
     if len(cases) > max_cases:
         cases = sorted(rng.sample(cases, max_cases), key=lambda c: c.id)
+    return held, cases
+
+
+def evaluate_repository(root: Path, *, holdout: float = 0.1, max_files: int = 40, per_file: int = 5,
+                        max_cases: int = 400, seed: int = 0, model=None, write_cases: Optional[Path] = None,
+                        keep_predictions: bool = False, progress=None, ranker=None) -> Report:
+    """Hold out files of ``root``, index the rest in a temporary copy, cut cases, run predictors."""
+    from codeintel.store import Store, store_path
+
+    started = time.perf_counter()
+    held, cases = held_out_cases(root, holdout=holdout, max_files=max_files, per_file=per_file,
+                                 max_cases=max_cases, seed=seed)
     if write_cases:
         write_case_file(write_cases, cases)
     with tempfile.TemporaryDirectory(prefix="codeintel-eval-") as tmp:
         copy = build_context_copy(root, held, Path(tmp))
         with Store.open(store_path(copy), create=False) as store:
             mark_cross_file(cases, store)
-            report = run_predictors(cases, store, model, keep_predictions, progress)
+            report = run_predictors(cases, store, model, keep_predictions, progress, ranker)
     report.held_out_files = held
     report.seconds = round(time.perf_counter() - started, 1)
     return report
 
 
 def evaluate_cases(cases: list[Case], context_dir: Path, *, model=None, keep_predictions: bool = False,
-                   progress=None) -> Report:
+                   progress=None, ranker=None) -> Report:
     """Cases made elsewhere, the context from ``context_dir`` (its index if it has one, else an
     index of a temporary copy)."""
     started = time.perf_counter()
     with context_store(context_dir) as store:
         mark_cross_file(cases, store)
-        report = run_predictors(cases, store, model, keep_predictions, progress)
+        report = run_predictors(cases, store, model, keep_predictions, progress, ranker)
     report.seconds = round(time.perf_counter() - started, 1)
     return report
 

@@ -83,57 +83,92 @@ def _query(prefix: str) -> tuple[list[str], str]:
     return tokens[-QUERY_TOKENS:], partial
 
 
+@dataclass
+class Match:
+    """What the contexts say about one continuation: per group of contexts, the most tokens
+    matched before it and the number of places; ``first``: the index of the first context (over
+    all groups, in order) it was found in; ``matched_sum``: matched tokens summed over places."""
+    first: int
+    matched: dict
+    votes: dict
+    matched_sum: float = 0.0
+
+    @property
+    def best(self) -> float:
+        return max(self.matched.values())
+
+    @property
+    def places(self) -> int:
+        return sum(self.votes.values())
+
+
+def pool(prefix: str, groups: Sequence[tuple[str, Sequence["TokenizedText | str"]]],
+         max_places: int = 4000) -> dict[str, Match]:
+    """Every continuation of ``prefix`` (the rest of its line) found in the contexts, grouped
+    (``[(group name, contexts)]``, contexts in ranked order), with what each group says of it."""
+    query, partial = _query(prefix)
+    if not query and not partial:
+        return {}
+    ends_in_space = prefix[-1:] in (" ", "\t")
+    at_line_start = prefix.endswith("\n") or prefix == ""
+    found: dict[str, Match] = {}
+    ci = -1
+    for group, contexts in groups:
+        for ctx in contexts:
+            ci += 1
+            doc = ctx if isinstance(ctx, TokenizedText) else TokenizedText(ctx)
+            toks, text = doc.tokens, doc.text
+            if partial:
+                places = [i for i, t in enumerate(toks) if t.startswith(partial)]
+            else:
+                last = query[-1]
+                places = [i for i, t in enumerate(toks) if t == last]
+            if len(places) > max_places:
+                places = places[-max_places:]
+            if places:
+                doc.spans()
+            for i in reversed(places):
+                # how many query tokens match, ending at token i (or just before it when a word is partial)
+                j = i - 1 if partial else i
+                k, q = 0, len(query) - 1
+                while q >= 0 and j >= 0 and toks[j] == query[q]:
+                    k, q, j = k + 1, q - 1, j - 1
+                if partial:
+                    k += 1
+                    if k == 1 and query:     # the partial word alone: weak evidence
+                        k = 0.5
+                    start = doc.starts[i] + len(partial)
+                else:
+                    if k == 0:
+                        continue
+                    start = doc.ends[i]
+                end = text.find("\n", start)
+                rest = text[start:end if end != -1 else len(text)]
+                if ends_in_space or (not partial and query[-1] == "\n" and not at_line_start):
+                    rest = rest.lstrip(" \t")
+                rest = rest.rstrip()
+                if not rest:
+                    continue
+                have = found.get(rest)
+                if have is None:
+                    have = found[rest] = Match(ci, {}, {})
+                have.matched[group] = max(have.matched.get(group, 0), k)
+                have.votes[group] = have.votes.get(group, 0) + 1
+                have.matched_sum += k
+    return found
+
+
+def matcher_order(found: dict[str, Match]) -> list[str]:
+    """The continuations in the matcher's own order: more matched tokens first, then more
+    places agreeing, then the earlier context."""
+    return sorted(found, key=lambda t: (-found[t].best, -found[t].places, found[t].first))
+
+
 def continuations(prefix: str, contexts: Sequence["TokenizedText | str"], n: int = 3,
                   max_places: int = 4000) -> list[Continuation]:
     """The ``n`` best continuations of ``prefix`` (the rest of its line) found in ``contexts``."""
-    query, partial = _query(prefix)
-    if not query and not partial:
-        return []
-    ends_in_space = prefix[-1:] in (" ", "\t")
-    at_line_start = prefix.endswith("\n") or prefix == ""
-    found: dict[str, Continuation] = {}
-    for ci, ctx in enumerate(contexts):
-        doc = ctx if isinstance(ctx, TokenizedText) else TokenizedText(ctx)
-        toks, text = doc.tokens, doc.text
-        if partial:
-            places = [i for i, t in enumerate(toks) if t.startswith(partial)]
-        else:
-            last = query[-1]
-            places = [i for i, t in enumerate(toks) if t == last]
-        if len(places) > max_places:
-            places = places[-max_places:]
-        if places:
-            doc.spans()
-        for i in reversed(places):
-            # how many query tokens match, ending at token i (or just before it when a word is partial)
-            j = i - 1 if partial else i
-            k, q = 0, len(query) - 1
-            while q >= 0 and j >= 0 and toks[j] == query[q]:
-                k, q, j = k + 1, q - 1, j - 1
-            if partial:
-                k += 1
-                if k == 1 and query:     # the partial word alone: weak evidence
-                    k = 0.5
-                start = doc.starts[i] + len(partial)
-            else:
-                if k == 0:
-                    continue
-                start = doc.ends[i]
-            end = text.find("\n", start)
-            rest = text[start:end if end != -1 else len(text)]
-            if ends_in_space or (not partial and query[-1] == "\n" and not at_line_start):
-                rest = rest.lstrip(" \t")
-            rest = rest.rstrip()
-            if not rest:
-                continue
-            have = found.get(rest)
-            if have is None:
-                found[rest] = Continuation(rest, k, 1, ci)
-            else:
-                have.votes += 1
-                have.matched = max(have.matched, k)
-    ranked = sorted(found.values(), key=lambda c: (-c.matched, -c.votes, c.context))
-    return ranked[:n]
+    found = pool(prefix, [("all", contexts)], max_places)
+    return [Continuation(t, found[t].best, found[t].places, found[t].first) for t in matcher_order(found)[:n]]
 
 
 def identifier_completions(prefix: str, contexts: Sequence["TokenizedText | str"], n: int = 3) -> list[str]:

@@ -73,6 +73,7 @@ class Proposal:
     path: Optional[str]
     text: str
     score: float = 0.0
+    whole: str = ""      # a retrieved chunk before it was cut to the budget ('' when not cut)
 
     def to_dict(self) -> dict:
         return {"source": self.source, "form": self.form, "path": self.path, "score": round(self.score, 4),
@@ -353,9 +354,9 @@ def make_proposals(store, cursor: Cursor, *, budget: int = DEFAULT_BUDGET, limit
                 ranked.append(Proposal(source, form, path, text))
     skip = exclude | {cursor.rel_path}
     for hit in bm25_chunks(store, nearby, limit=bm25, exclude_paths=skip) if bm25 else []:
-        ranked.append(Proposal("bm25", "chunk", hit.path, cut_head(hit.text, budget)))
+        ranked.append(Proposal("bm25", "chunk", hit.path, cut_head(hit.text, budget), whole=hit.text))
     for hit in dense.search(store, nearby, limit=dense_k, exclude_paths=skip) if dense is not None and dense_k else []:
-        ranked.append(Proposal("dense", "chunk", hit.path, cut_head(hit.text, budget)))
+        ranked.append(Proposal("dense", "chunk", hit.path, cut_head(hit.text, budget), whole=hit.text))
     for p in ranked:
         have = set(IDENTIFIER.findall(p.text))
         overlap = len(near & have) / len(near) if near else 0.0

@@ -25,10 +25,11 @@ from typing import Any, Optional
 
 from ..store import STORE_DIR
 
-FEATURES = ("completion", "sketch", "merge", "edits", "clones")
+FEATURES = ("completion", "completion-ranker", "sketch", "merge", "edits", "clones")
 # what each feature does when no model is present (shown by `codeintel models`)
 FALLBACKS = {
-    "completion": "retrieval from the repository's own code",
+    "completion": "ranked continuations from the repository's own code (matcher and n-gram model)",
+    "completion-ranker": "the matcher's own order (longest match first)",
     "sketch": "the most similar function in the repository",
     "merge": "git's diff3 result, conflicts left to the user",
     "edits": "nearest-neighbour edit transfer from the history",

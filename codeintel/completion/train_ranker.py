@@ -1,0 +1,176 @@
+"""``codeintel train completion-ranker``: learn the completion ranker from held-out holes.
+
+For each repository given, a seeded share of its Python files is held out
+(``evaluate.held_out_cases``, the evaluation's own split), the context index is built on a copy
+without them, and at every hole the candidates are gathered exactly as ``complete()`` gathers
+them (``ranker.gather``: proposals with the file left out, the matcher, the n-gram beam over the
+copy's model). A hole whose real rest of line is among its candidates is a training example
+(the other holes carry no signal for a listwise loss). With several repositories the last one
+validates (split by repository); with one, a seeded tenth of its held-out files does.
+
+The MLP (``hidden`` units, one layer) trains with the shared loop (``codeintel.models.training``,
+early stopping on validation) and is saved to the registry with a data card that names the
+repositories, their versions when known, and the validation top-1 of the ranker against the
+matcher's own order on the same holes.
+"""
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+
+@dataclass
+class RankerSettings:
+    holdout: float = 0.2
+    max_files: int = 40
+    per_file: int = 15
+    max_cases: int = 600
+    hidden: int = 32
+    epochs: int = 30
+    batch_size: int = 16
+    lr: float = 3e-3
+    patience: int = 4
+    seed: int = 0
+
+
+@dataclass
+class Example:
+    repo: str
+    path: str
+    x: np.ndarray          # (candidates, features)
+    y: np.ndarray          # 1.0 where the candidate is the real rest of the line
+    matcher_right: bool    # the matcher's own first candidate is right
+
+
+def repository_examples(root: Path, settings: RankerSettings, log: Callable[[str], None] = lambda _: None) -> tuple[list[Example], int]:
+    """The examples of one repository and the number of holes cut."""
+    from codeintel.retrieval.context import build_context_copy
+    from codeintel.retrieval.dense import DenseIndex
+    from codeintel.store import Store, store_path
+
+    from .evaluate import held_out_cases
+    from .matching import matcher_order
+    from .ngram import repository_lm
+    from .proposals import make_proposals
+    from .ranker import features, gather
+
+    held, cases = held_out_cases(root, holdout=settings.holdout, max_files=settings.max_files,
+                                 per_file=settings.per_file, max_cases=settings.max_cases, seed=settings.seed)
+    examples = []
+    with tempfile.TemporaryDirectory(prefix="codeintel-ranker-") as tmp:
+        copy = build_context_copy(root, held, Path(tmp))
+        with Store.open(store_path(copy), create=False) as store:
+            dense = DenseIndex.build(store, None)
+            lm = repository_lm(store, "python")
+            for case in cases:
+                cursor = case.cursor()
+                proposals = make_proposals(store, cursor, dense=dense, exclude_paths=[case.path])
+                found = gather(cursor, proposals, lm)
+                target = case.target.rstrip()
+                y = np.asarray([t == target for t in found.texts], dtype=np.float32)
+                if not y.any():
+                    continue
+                first = matcher_order(found.matches)[:1]
+                examples.append(Example(root.name, case.path, features(found), y, first == [target]))
+    log(f"{root}: {len(cases)} holes in {len(held)} held-out files, {len(examples)} with the answer among the candidates")
+    return examples, len(cases)
+
+
+def _collate(batch):
+    import torch
+
+    width = max(e.x.shape[0] for e in batch)
+    x = torch.zeros(len(batch), width, batch[0].x.shape[1])
+    y = torch.zeros(len(batch), width)
+    mask = torch.zeros(len(batch), width, dtype=torch.bool)
+    for i, e in enumerate(batch):
+        n = e.x.shape[0]
+        x[i, :n], y[i, :n], mask[i, :n] = torch.from_numpy(e.x), torch.from_numpy(e.y), True
+    return {"x": x, "y": y, "mask": mask}
+
+
+def _loss(model, batch):
+    import torch
+
+    scores = model(batch["x"]).squeeze(-1).masked_fill(~batch["mask"], -1e9)
+    target = batch["y"] / batch["y"].sum(-1, keepdim=True)
+    return -(torch.log_softmax(scores, -1) * target).sum(-1).mean()
+
+
+def _top1(model, examples: list[Example]) -> float:
+    import torch
+
+    if not examples:
+        return 0.0
+    right = 0
+    with torch.no_grad():
+        for e in examples:
+            right += float(e.y[int(model(torch.from_numpy(e.x)).squeeze(-1).argmax())])
+    return right / len(examples)
+
+
+def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = RankerSettings(), *,
+                 packages: Optional[list] = None, command: str = "", progress: bool = False,
+                 log: Callable[[str], None] = lambda _: None) -> dict:
+    """Train the ranker on holes of ``roots`` and save it to ``out_dir``; returns a summary."""
+    import torch
+
+    from codeintel.models.registry import check_model_target, make_meta, save_model
+    from codeintel.models.training import TrainConfig, train
+
+    from .ranker import FEATURES
+
+    check_model_target(out_dir)
+    started = time.perf_counter()
+    per_repo, holes = {}, {}
+    for root in roots:
+        per_repo[root], holes[root] = repository_examples(root, settings, log)
+    if len(roots) > 1:
+        val = per_repo[roots[-1]]
+        train_set = [e for r in roots[:-1] for e in per_repo[r]]
+        split = f"by repository: trained on {', '.join(r.name for r in roots[:-1])}; validated on {roots[-1].name}"
+    else:
+        examples = per_repo[roots[0]]
+        paths = sorted({e.path for e in examples})
+        random.Random(settings.seed).shuffle(paths)
+        val_paths = set(paths[:max(1, len(paths) // 10)])
+        val = [e for e in examples if e.path in val_paths]
+        train_set = [e for e in examples if e.path not in val_paths]
+        split = f"by file within {roots[0].name}: {len(val_paths)} held-out files validate"
+    if not train_set or not val:
+        raise ValueError("too few holes whose answer is among the candidates to train on "
+                         f"({len(train_set)} to train, {len(val)} to validate); give more or larger repositories")
+    torch.manual_seed(settings.seed)
+    model = torch.nn.Sequential(torch.nn.Linear(len(FEATURES), settings.hidden), torch.nn.ReLU(),
+                                torch.nn.Linear(settings.hidden, 1))
+    config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr, weight_decay=1e-4,
+                         patience=settings.patience, seed=settings.seed, warmup_ratio=0.05)
+    result = train(model, train_set, val, _collate, _loss, config, progress=progress, resume=False)
+    model.eval()
+    val_holes = holes[roots[-1]] if len(roots) > 1 else None
+    ranker_top1, matcher_top1 = _top1(model, val), sum(e.matcher_right for e in val) / len(val)
+    metrics = {"val": {"ranker_top1": round(ranker_top1, 4), "matcher_top1": round(matcher_top1, 4),
+                       "examples": len(val)},
+               "note": "top-1 over validation holes whose answer is among the candidates"}
+    if val_holes:
+        metrics["val"]["holes"] = val_holes
+    corpora = []
+    for i, root in enumerate(roots):
+        entry = {"name": root.name, "holes": holes[root], "examples": len(per_repo[root])}
+        if packages and i < len(packages) and packages[i].get("package"):
+            entry["package"] = packages[i]["package"]
+        corpora.append(entry)
+    meta = make_meta(corpora=corpora,
+                     split=split, counts={"train": len(train_set), "val": len(val)}, metrics=metrics,
+                     seconds=round(time.perf_counter() - started, 1), command=command,
+                     settings={k: getattr(settings, k) for k in settings.__dataclass_fields__},
+                     best_val_loss=round(float(result.best_val_loss), 4))
+    layer_config = {"kind": "mlp-ranker", "features": list(FEATURES), "layers": ["0", "2"], "hidden": settings.hidden}
+    save_model(out_dir, model, layer_config, meta)
+    return {"output": str(out_dir), **metrics, "counts": meta["counts"], "seconds": meta["seconds"]}
