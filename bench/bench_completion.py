@@ -1,6 +1,7 @@
 """Completion: quality on held-out files of real repositories the model never saw, and latency.
 
     python3 bench/bench_completion.py quality [--repos rich,click,git,pygments,flask] [--model DIR] [--ranker DIR | --no-ranker]
+    python3 bench/bench_completion.py finetune [--repos rich,pygments] [--ranker DIR]
     python3 bench/bench_completion.py latency [--repo rich] [--requests 200] [--model DIR] [--ranker DIR | --no-ranker]
 
 quality: for each repository (packages installed in site-packages, split by repository; none
@@ -9,6 +10,10 @@ evaluation as ``codeintel eval completion`` (held-out files, the context index b
 without them, seeded holes) and prints one table: each predictor's exact match, edit similarity
 and identifier F1 on the rest of the line, per repository and the mean over repositories
 (the figure to compare with the issue's anchors: best model-free 24 % rest-of-line exact match).
+
+finetune: the built-in ranker against one fine-tuned on the repository (``codeintel train
+completion-ranker`` on a copy without the held-out files, starting from the built-in ranker), on
+the same held-out cases.
 
 latency: ``complete()`` (what the language server calls; the session is warm after the first
 request) at seeded random points of the repository's own files, >= 200 requests: p50/p95/max
@@ -25,6 +30,7 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -119,6 +125,54 @@ def quality(args) -> dict:
     return {"repos": results, "mean": means}
 
 
+def finetune(args) -> dict:
+    """The built-in ranker against one fine-tuned on the repository, on the same held-out cases.
+    The repository ranker is trained (``codeintel train completion-ranker``, starting from the
+    built-in one) on a copy of the repository without the evaluation's held-out files."""
+    from codeintel.completion.evaluate import evaluate_repository, held_out_cases
+    from codeintel.completion.ranker import Ranker
+
+    builtin_dir = _ranker_dir(args)
+    if builtin_dir is None:
+        raise SystemExit("finetune needs a ranker to start from (the built-in one, or --ranker DIR)")
+    rows = {}
+    for name in args.repos.split(","):
+        source = _package(name)
+        held, _ = held_out_cases(source, holdout=args.holdout, max_files=args.max_files, per_file=args.per_file,
+                                 max_cases=args.max_cases, seed=args.seed)
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / name
+            shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
+            for rel in held:
+                (copy / rel).unlink(missing_ok=True)
+            builtin = Path(tmp) / "builtin"
+            shutil.copytree(builtin_dir, builtin / "completion-ranker")
+            out = Path(tmp) / "tuned"
+            env = {**os.environ, "CODEINTEL_BUILTIN_MODELS": str(builtin), "PYTHONPATH": str(ROOT)}
+            started = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "codeintel", "train", "completion-ranker", "--repo", str(copy),
+                                   "--output", str(out), "--json"], env=env, capture_output=True, text=True)
+            if proc.returncode:
+                raise SystemExit(f"{name}: training failed: {proc.stderr.strip()}")
+            trained = json.loads(proc.stdout)
+            seconds = round(time.perf_counter() - started, 1)
+            row = {"train_seconds": seconds, "counts": trained["counts"], "val": trained["val"]}
+            for label, directory in (("built-in", builtin / "completion-ranker"), ("fine-tuned", out)):
+                report = evaluate_repository(source, holdout=args.holdout, max_files=args.max_files,
+                                             per_file=args.per_file, max_cases=args.max_cases, seed=args.seed,
+                                             ranker=Ranker.load(directory, label))
+                row[label] = report.metrics["ranked"]["all"]
+                row["cases"] = report.cases
+            rows[name] = row
+    print(f"{'repository':<12}{'cases':>6}{'built-in EM/ES':>18}{'fine-tuned EM/ES':>20}{'train/val holes':>18}{'train s':>9}")
+    for name, r in rows.items():
+        b, f = r["built-in"], r["fine-tuned"]
+        print(f"{name:<12}{r['cases']:>6}{b['exact_match']:>11.3f}/{b['edit_similarity']:.3f}"
+              f"{f['exact_match']:>13.3f}/{f['edit_similarity']:.3f}"
+              f"{str(r['counts']['train']) + '/' + str(r['counts']['val']):>18}{r['train_seconds']:>9}")
+    return rows
+
+
 def latency(args) -> dict:
     import psutil
 
@@ -185,18 +239,23 @@ def main() -> None:
     q.add_argument("--per-file", type=int, default=15)
     q.add_argument("--max-cases", type=int, default=200)
     q.add_argument("--seed", type=int, default=0)
+    ft = sub.add_parser("finetune")
+    ft.add_argument("--repos", default="rich,pygments")
+    for option, default in (("--holdout", 0.2), ("--max-files", 20), ("--per-file", 15), ("--max-cases", 200),
+                            ("--seed", 0)):
+        ft.add_argument(option, type=type(default), default=default)
     lat = sub.add_parser("latency")
     lat.add_argument("--repo", default="rich")
     lat.add_argument("--requests", type=int, default=200)
     lat.add_argument("--model", default=None)
     lat.add_argument("--max-new-tokens", type=int, default=24)
     lat.add_argument("--seed", type=int, default=0)
-    for p in (q, lat):
+    for p in (q, ft, lat):
         p.add_argument("--json", default=None, help="Also write the results to this file.")
         p.add_argument("--ranker", default=None, help="A completion-ranker folder (default: the built-in one).")
         p.add_argument("--no-ranker", action="store_true", help="Without a ranker (the matcher's own order).")
     args = parser.parse_args()
-    result = quality(args) if args.what == "quality" else latency(args)
+    result = {"quality": quality, "finetune": finetune, "latency": latency}[args.what](args)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
 

@@ -544,10 +544,12 @@ def _package_version(root: Path) -> Optional[str]:
 @click.option("--hidden", default=32, show_default=True, type=click.IntRange(1, 1024))
 @click.option("--epochs", default=30, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--patience", default=4, show_default=True, type=click.IntRange(0))
+@click.option("--from-scratch", is_flag=True,
+              help="With one repository: do not start from the active (built-in) ranker. Several always start from scratch.")
 @click.option("--seed", default=0, show_default=True)
 @json_option
 def train_completion_ranker_cmd(repos, output, holdout, max_files, per_file, max_cases, hidden, epochs, patience,
-                                seed, as_json):
+                                from_scratch, seed, as_json):
     """Learn which completion candidate to offer first, from holes cut in held-out files."""
     import importlib.util
 
@@ -566,13 +568,21 @@ def train_completion_ranker_cmd(repos, output, holdout, max_files, per_file, max
     out_dir = Path(output) if output else default_out
     if out_dir is None:
         raise Failure("give --output when training on several repositories", EXIT_USAGE)
+    base = None
+    if len(roots) == 1 and not from_scratch:
+        from .completion.ranker import FEATURE
+        from .models.registry import active_model
+
+        info = active_model(FEATURE, roots[0])
+        base = info.path if info is not None else None
     settings = RankerSettings(holdout=holdout, max_files=max_files, per_file=per_file, max_cases=max_cases,
-                              hidden=hidden, epochs=epochs, patience=patience, seed=seed)
+                              hidden=hidden, epochs=epochs, patience=patience, seed=seed,
+                              lr=1e-3 if base is not None else RankerSettings.lr)
     corpora = []
     for root in roots:
         corpora.append({"name": root.name, "package": _package_version(root)})
     try:
-        summary = train_ranker(roots, out_dir, settings, command=" ".join(["codeintel", *sys.argv[1:]]),
+        summary = train_ranker(roots, out_dir, settings, base=base, command=" ".join(["codeintel", *sys.argv[1:]]),
                                progress=not as_json and sys.stderr.isatty(),
                                log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)),
                                packages=corpora)
@@ -583,8 +593,9 @@ def train_completion_ranker_cmd(repos, output, holdout, max_files, per_file, max
     else:
         v = summary["val"]
         click.echo(f"saved the completion ranker to {summary['output']} in {summary['seconds']}s: validation top-1 "
-                   f"{v['ranker_top1']:.1%} against the matcher's own order {v['matcher_top1']:.1%} "
-                   f"({v['examples']} holes with the answer among the candidates)")
+                   f"{v['ranker_top1']:.1%} against the matcher's own order {v['matcher_top1']:.1%}"
+                   + (f" and the ranker it started from {v['base_ranker_top1']:.1%}" if "base_ranker_top1" in v else "")
+                   + f" ({v['examples']} holes with the answer among the candidates)")
 
 
 @main.group("eval")

@@ -150,3 +150,21 @@ def test_bad_ranker_input_is_one_line_and_keeps_the_users_files(tmp_path):
     assert "not a model" in result.stderr and (keep / "todo.txt").read_text() == "mine"
     result = cli("train", "completion-ranker", "--repo", repo, "--repo", repo, check=2)
     assert "--output" in result.stderr
+
+
+def test_a_repository_ranker_starts_from_the_active_one_and_is_never_worse_on_its_validation(trained, tmp_path):
+    repo = _write_repo(tmp_path / "mine", 5)
+    env = {"CODEINTEL_BUILTIN_MODELS": str(trained.parent)}
+    summary = json.loads(cli("train", "completion-ranker", "--repo", repo, "--max-cases", "60", "--epochs", "2",
+                             "--json", env=env, check=0).stdout)
+    out = repo / ".codeintel" / "models" / "completion-ranker"
+    assert summary["output"] == str(out) and summary["fine_tuned_from"] == str(trained)
+    assert summary["val"]["ranker_top1"] >= summary["val"]["base_ranker_top1"]
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["fine_tuned_from"] == str(trained) and "validate" in meta["split"]
+    listed = cli("models", "--repo", repo, env=env, check=0).stdout
+    assert "completion-ranker" in listed and "repository" in listed
+    # from scratch: no base
+    scratch = json.loads(cli("train", "completion-ranker", "--repo", repo, "--max-cases", "60", "--epochs", "2",
+                             "--from-scratch", "--output", tmp_path / "scratch", "--json", env=env, check=0).stdout)
+    assert scratch["fine_tuned_from"] is None and "base_ranker_top1" not in scratch["val"]

@@ -159,7 +159,7 @@ def run_predictors(cases: list[Case], store, model=None, keep_predictions: bool 
     """Every predictor on every case; the aggregated metrics."""
     from codeintel.retrieval.dense import DenseIndex
 
-    from .ngram import TokenLM, complete_line, repository_lm
+    from .ngram import buffer_model, complete_line, repository_lm
     from .proposals import make_proposals
     from .ranker import CACHE_WEIGHT, LM_BEAM, gather
 
@@ -196,7 +196,7 @@ def run_predictors(cases: list[Case], store, model=None, keep_predictions: bool 
         proposal_seconds = time.perf_counter() - t0
         latency["in_file_proposals"] += proposal_seconds + base_seconds
         t0 = time.perf_counter()
-        models = [(TokenLM.from_texts([case.prefix, case.suffix]), CACHE_WEIGHT)] + \
+        models = [(buffer_model(case.prefix, case.suffix), CACHE_WEIGHT)] + \
             ([(lm, 1.0 - CACHE_WEIGHT)] if lm is not None else [])
         found = complete_line(models, case.prefix, beam=LM_BEAM)
         predictions["ngram"] = found[0][0] if found else ""

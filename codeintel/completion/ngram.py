@@ -195,6 +195,15 @@ class TokenLM:
         return {self.words[i]: int(self._unigram[i]) / total for i in found}
 
 
+BUFFER_BEFORE, BUFFER_AFTER = 200_000, 100_000     # characters of the buffer its cache model counts
+
+
+def buffer_model(prefix: str, suffix: str) -> TokenLM:
+    """The cache model of the buffer being edited: the text before the cursor and after its line
+    (the nearest ``BUFFER_BEFORE`` / ``BUFFER_AFTER`` characters of a very large file)."""
+    return TokenLM.from_texts([prefix[-BUFFER_BEFORE:], suffix[:BUFFER_AFTER]])
+
+
 def mixture(models: Sequence[tuple[TokenLM, float]], history: Sequence[str], partial: str = "") -> dict[str, float]:
     """The weighted mixture of the models' next-token distributions (models that know nothing
     of the history give their weight to the others)."""

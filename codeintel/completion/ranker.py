@@ -28,7 +28,7 @@ import numpy as np
 
 from .cursor import Cursor
 from .matching import CODE_FORMS, Match, TokenizedText, matcher_order, pool, tokenized
-from .ngram import TokenLM, complete_line
+from .ngram import TokenLM, buffer_model, complete_line
 
 FEATURE = "completion-ranker"
 GROUPS = ("prefix", "suffix", "retrieved", "related")
@@ -81,7 +81,7 @@ def context_groups(cursor: Cursor, proposals) -> list[tuple[str, list[TokenizedT
 def gather(cursor: Cursor, proposals, repository_lm: Optional[TokenLM] = None) -> Candidates:
     """The candidates for ``cursor`` from the matcher over its context and the n-gram beam."""
     matches = pool(cursor.prefix, context_groups(cursor, proposals))
-    models = [(TokenLM.from_texts([cursor.prefix, cursor.suffix]), CACHE_WEIGHT)]
+    models = [(buffer_model(cursor.prefix, cursor.suffix), CACHE_WEIGHT)]
     if repository_lm is not None and len(repository_lm):
         models.append((repository_lm, 1.0 - CACHE_WEIGHT))
     ngram = complete_line(models, cursor.prefix, beam=LM_BEAM)

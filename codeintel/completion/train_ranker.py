@@ -6,10 +6,11 @@ without them, and at every hole the candidates are gathered exactly as ``complet
 them (``ranker.gather``: proposals with the file left out, the matcher, the n-gram beam over the
 copy's model). A hole whose real rest of line is among its candidates is a training example
 (the other holes carry no signal for a listwise loss). With several repositories the last one
-validates (split by repository); with one, a seeded tenth of its held-out files does.
+validates (split by repository); with one, a seeded quarter of the files with holes does.
 
-The MLP (``hidden`` units, one layer) trains with the shared loop (``codeintel.models.training``,
-early stopping on validation) and is saved to the registry with a data card that names the
+The MLP (``hidden`` units, one layer) starts from ``base`` (a ranker folder: the command passes
+the active one, the built-in, unless ``--from-scratch``) or from random weights, trains with the
+shared loop (``codeintel.models.training``, early stopping on validation) and is saved to the registry with a data card that names the
 repositories, their versions when known, and the validation top-1 of the ranker against the
 matcher's own order on the same holes.
 """
@@ -116,7 +117,7 @@ def _top1(model, examples: list[Example]) -> float:
 
 
 def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = RankerSettings(), *,
-                 packages: Optional[list] = None, command: str = "", progress: bool = False,
+                 base: Optional[Path] = None, packages: Optional[list] = None, command: str = "", progress: bool = False,
                  log: Callable[[str], None] = lambda _: None) -> dict:
     """Train the ranker on holes of ``roots`` and save it to ``out_dir``; returns a summary."""
     import torch
@@ -139,24 +140,41 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
         examples = per_repo[roots[0]]
         paths = sorted({e.path for e in examples})
         random.Random(settings.seed).shuffle(paths)
-        val_paths = set(paths[:max(1, len(paths) // 10)])
+        val_paths = set(paths[:max(1, len(paths) // 4)])
         val = [e for e in examples if e.path in val_paths]
         train_set = [e for e in examples if e.path not in val_paths]
-        split = f"by file within {roots[0].name}: {len(val_paths)} held-out files validate"
+        split = f"by file within {roots[0].name}: {len(val_paths)} of its {len(paths)} files with holes validate"
     if not train_set or not val:
         raise ValueError("too few holes whose answer is among the candidates to train on "
                          f"({len(train_set)} to train, {len(val)} to validate); give more or larger repositories")
     torch.manual_seed(settings.seed)
-    model = torch.nn.Sequential(torch.nn.Linear(len(FEATURES), settings.hidden), torch.nn.ReLU(),
-                                torch.nn.Linear(settings.hidden, 1))
+    hidden = settings.hidden
+    if base is not None:
+        import json
+
+        from codeintel.models.registry import CONFIG, load_state
+
+        base_config = json.loads((Path(base) / CONFIG).read_text(encoding="utf-8"))
+        if base_config.get("features") != list(FEATURES):
+            raise ValueError(f"{base}: a ranker trained on other features; use --from-scratch")
+        hidden = int(base_config["hidden"])
+    model = torch.nn.Sequential(torch.nn.Linear(len(FEATURES), hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
+    if base is not None:
+        model.load_state_dict(load_state(base))
+    model.eval()
+    start_top1 = _top1(model, val)
     config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr, weight_decay=1e-4,
                          patience=settings.patience, seed=settings.seed, warmup_ratio=0.05)
     result = train(model, train_set, val, _collate, _loss, config, progress=progress, resume=False)
     model.eval()
+    kept_base = False
+    if base is not None and _top1(model, val) < start_top1:
+        model.load_state_dict(load_state(base))      # never worse on this repository than what it replaces
+        kept_base = True
     val_holes = holes[roots[-1]] if len(roots) > 1 else None
     ranker_top1, matcher_top1 = _top1(model, val), sum(e.matcher_right for e in val) / len(val)
     metrics = {"val": {"ranker_top1": round(ranker_top1, 4), "matcher_top1": round(matcher_top1, 4),
-                       "examples": len(val)},
+                       "examples": len(val), **({"base_ranker_top1": round(start_top1, 4)} if base else {})},
                "note": "top-1 over validation holes whose answer is among the candidates"}
     if val_holes:
         metrics["val"]["holes"] = val_holes
@@ -170,7 +188,9 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
                      split=split, counts={"train": len(train_set), "val": len(val)}, metrics=metrics,
                      seconds=round(time.perf_counter() - started, 1), command=command,
                      settings={k: getattr(settings, k) for k in settings.__dataclass_fields__},
-                     best_val_loss=round(float(result.best_val_loss), 4))
-    layer_config = {"kind": "mlp-ranker", "features": list(FEATURES), "layers": ["0", "2"], "hidden": settings.hidden}
+                     best_val_loss=round(float(result.best_val_loss), 4),
+                     fine_tuned_from=str(base) if base is not None else None, kept_base_weights=kept_base)
+    layer_config = {"kind": "mlp-ranker", "features": list(FEATURES), "layers": ["0", "2"], "hidden": hidden}
     save_model(out_dir, model, layer_config, meta)
-    return {"output": str(out_dir), **metrics, "counts": meta["counts"], "seconds": meta["seconds"]}
+    return {"output": str(out_dir), **metrics, "counts": meta["counts"], "seconds": meta["seconds"],
+            "fine_tuned_from": meta["fine_tuned_from"], "kept_base_weights": kept_base}
