@@ -323,18 +323,17 @@ def models(repo, as_json):
         return
     from rich.markup import escape
 
+    from .report import format as fmt
+
     console = _console()
     console.print(f"[bold]models for {escape(str(root))}[/]")
     width = max(len(f) for f in FEATURES) + 2
     for row in features:
         active = row["active"]
         if active:
-            size = active["size_bytes"]
-            parts = [active["source"], escape(active["path"]),
-                     f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"]
+            parts = [active["source"], escape(active["path"]), fmt.size(active["size_bytes"])]
             if active["parameters"]:
-                count = active["parameters"]
-                parts.append(f"{count / 1e6:.2f}M parameters" if count >= 100_000 else f"{count:,} parameters")
+                parts.append(f"{fmt.parameters(active['parameters'])} parameters")
             parts += [f"{escape(name)} {value:.4g}" for name, value in metric_summary(active["metrics"])]
             console.print(f"  [cyan]{row['feature']:<{width}}[/]" + "  ".join(parts))
         else:

@@ -28,7 +28,7 @@ from ..store import STORE_DIR
 FEATURES = ("completion", "completion-ranker", "sketch", "merge", "edits", "clones")
 # what each feature does when no model is present (shown by `codeintel models`)
 FALLBACKS = {
-    "completion": "ranked continuations from the repository's own code (matcher and n-gram model)",
+    "completion": "the ranked continuations of the matcher and the n-gram model",
     "completion-ranker": "the matcher's own order (longest match first)",
     "sketch": "the most similar function in the repository",
     "merge": "git's diff3 result, conflicts left to the user",

@@ -14,6 +14,13 @@ def size(n: Optional[int]) -> str:
     return f"{n} B"
 
 
+def parameters(n: Optional[int]) -> str:
+    """A parameter count: ``1.50M`` from 100,000 on, else the number (``1,377``)."""
+    if not n:
+        return "-"
+    return f"{n / 1e6:.2f}M" if n >= 100_000 else f"{n:,}"
+
+
 def day(ts: Optional[float]) -> str:
     """A unix time as a UTC date."""
     return time.strftime("%Y-%m-%d", time.gmtime(ts)) if ts is not None else "-"

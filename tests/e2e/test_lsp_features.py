@@ -56,6 +56,24 @@ async def test_completion_offers_identifiers_from_buffer_and_index(tmp_path):
         assert shape.kind == lsp.CompletionItemKind.Class
 
 
+async def test_completion_offers_the_ranked_rest_of_the_line(tmp_path):
+    """Without a completion model the built-in ranker answers over the server, and says so."""
+    if not _completion_module_present():
+        pytest.skip("the completion feature is not installed")
+    repo = make_repo(tmp_path)
+    async with lsp_session(repo) as client:
+        text = APP + "\n\ndef other():\n    ring = Circ"
+        doc = open_doc(client, repo / "app.py", text)
+        end = position_of(text, "Circ", offset=len("Circ"), nth=2)
+        result = await client.text_document_completion_async(
+            lsp.CompletionParams(text_document=lsp.TextDocumentIdentifier(doc), position=end))
+        ranked = [i for i in result.items if i.data and i.data["source"] == "ranker"]
+        assert ranked, [(i.label, i.data) for i in result.items]
+        texts = [i.text_edit.new_text if i.text_edit else i.insert_text for i in ranked]
+        assert any(t.endswith("le(2.0)") for t in texts), texts
+        assert all(i.detail == "codeintel: ranker" for i in ranked)
+
+
 async def test_inline_completion_is_advertised_and_answers(tmp_path):
     repo = make_repo(tmp_path)
     async with lsp_session(repo) as client:

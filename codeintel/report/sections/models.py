@@ -63,7 +63,7 @@ def layout(data: dict) -> list:
     for row in data["features"]:
         a = row["active"]
         if a:
-            params = f"{a['parameters'] / 1e6:.2f}M" if a["parameters"] else "-"
+            params = fmt.parameters(a["parameters"])
             metrics = ", ".join(f"{name} {value:.3g}" for name, value in a["metrics"]) or "-"
             where = a["source"] if a["source"] == "built-in" else f"{a['source']}: {a['path']}"
             rows.append([row["feature"], where, fmt.size(a["size_bytes"]), params, metrics])
