@@ -11,7 +11,8 @@ breaks, so that decoded text is exact) and its positions sorted by their reverse
 a given context then form one contiguous range, found by binary search, and the ranges of the
 shorter contexts contain it: backing off is widening the range. The next-token distribution of a
 history mixes the ranges of its matched context lengths, the longest weighted most (stupid
-backoff, normalised). Memory is two int32 arrays the length of the stream.
+backoff, normalised). Memory: four int32 arrays the length of the stream (the stream, the sorted
+positions, and the tokens one and two places before each sorted position, kept for the search).
 
 ``complete_line`` runs a beam search over a mixture of models (the file's cache and the
 repository's) from the text before the cursor to the end of the line; a partly typed word at
@@ -52,7 +53,7 @@ class TokenLM:
         self.ids = {w: i for i, w in enumerate(words)}
         self.stream = stream                     # int32 token ids, BOUNDARY between documents
         self.order = order                       # int32 positions, sorted by reversed left context
-        self._sorted_words: Optional[list[str]] = None
+        self._sorted_words: Optional[list[int]] = None   # word ids in the words' order
         self._unigram: Optional[np.ndarray] = None
         self._keys: dict[int, np.ndarray] = {}
 
@@ -145,8 +146,8 @@ class TokenLM:
 
     def next_tokens(self, history: Sequence[str], partial: str = "") -> dict[str, float]:
         """Next-token probabilities after ``history`` (the likeliest ``TOP_TOKENS`` of each context
-        length used; without any context, the unigram). With ``partial``, only the words longer
-        than it that it begins."""
+        length used; {} when not even its last token was seen). With ``partial``, only the words
+        longer than it that it begins, and when no context has one, the commonest such words."""
         weights: dict[int, float] = {}
         weight, total, seen = 1.0, 0.0, 0
         for lo, hi in reversed(self.ranges(history)):      # longest context first
