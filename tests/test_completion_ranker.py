@@ -34,6 +34,18 @@ def test_next_tokens_follow_the_longest_context_seen_and_back_off():
     assert TokenLM.from_texts(["first end", "start second"]).next_tokens(["end"]) == {}
 
 
+def test_positions_are_sorted_by_their_reversed_left_context():
+    from codeintel.completion.ngram import BOUNDARY, CONTEXT
+
+    lm = TokenLM.from_texts([Path(__file__).read_text(), "def f(x):\n    return x\n"])
+    positions = np.nonzero(lm.stream[CONTEXT:] != BOUNDARY)[0] + CONTEXT
+    reference = positions[np.lexsort([lm.stream[positions - j] for j in range(CONTEXT, 0, -1)])]
+    assert np.array_equal(lm.order, reference)
+    # every position of a context's range follows that context
+    (lo, hi), = lm.ranges(["return"])[:1]
+    assert hi > lo and all(lm.words[lm.stream[p - 1]] == "return" for p in lm.order[lo:hi])
+
+
 def test_complete_line_mixes_the_buffer_with_the_repository():
     repo = TokenLM.from_texts(["import logging\nlog = logging.getLogger(__name__)\n"] * 3)
     prefix = "import logging\n\nlogger = logging.get"
