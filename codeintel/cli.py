@@ -23,6 +23,7 @@ import click
 
 from . import __version__
 from .config import ConfigError, load_index_settings, parse_size
+from .models.extras import MissingExtra, needs_torch
 from .store import Store, StoreError, find_store, store_path
 
 EXIT_NOTHING_FOUND = 1
@@ -402,6 +403,7 @@ def train():
               help="Also train on every conflict with ours and theirs exchanged (teaches the model that the "
                    "sides are symmetric, which they are not: git's ours is the branch merged into).")
 @json_option
+@needs_torch
 def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_len, vocab_size, batch_size,
                 threshold, seed, max_train, eval_every, patience, mirror, as_json):
     """Train the merge-conflict classifier (MergeBERT) and save it in the model registry."""
@@ -482,6 +484,7 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
 @click.option("--seed", default=0, show_default=True)
 @click.option("--corpus-name", default=None, help="Name the corpus in the data card (e.g. 'CPython 3.11.7 Lib').")
 @json_option
+@needs_torch
 def train_completion_cmd(repo, output, from_scratch, size, vocab_size, per_file, max_examples, epochs, batch_size,
                          lr, max_steps, eval_every, patience, passages, passage_len, context_len, seed, corpus_name,
                          as_json):
@@ -547,16 +550,12 @@ def _package_version(root: Path) -> Optional[str]:
               help="With one repository: do not start from the active (built-in) ranker. Several always start from scratch.")
 @click.option("--seed", default=0, show_default=True)
 @json_option
+@needs_torch
 def train_completion_ranker_cmd(repos, output, holdout, max_files, per_file, max_cases, hidden, epochs, patience,
                                 from_scratch, seed, as_json):
     """Learn which completion candidate to offer first, from holes cut in held-out files."""
-    import importlib.util
-
     from .completion.train_ranker import RankerSettings, train_ranker
     from .models.registry import find_repo_root, repo_model_dir
-
-    if importlib.util.find_spec("torch") is None:
-        raise Failure("training needs torch: python3 -m pip install -e '.[ml]' (using the ranker does not)", EXIT_USAGE)
 
     if repos:
         roots = [Path(r).resolve() for r in repos]
@@ -1200,6 +1199,9 @@ def run(argv: Optional[list[str]] = None) -> int:
     except Failure as exc:
         click.echo(f"codeintel: {exc}", err=True)
         return exc.code
+    except MissingExtra as exc:
+        click.echo(f"codeintel: {exc}", err=True)
+        return EXIT_USAGE
     except StoreError as exc:
         click.echo(f"codeintel: {exc}", err=True)
         return EXIT_STORE

@@ -499,3 +499,20 @@ def test_fast_encoder_matches_transformers_roberta():
         want = enc(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
         got = fast(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
     assert torch.allclose(want[mask.bool()], got[mask.bool()], atol=1e-5)
+
+
+@pytest.mark.parametrize("command", [["train", "merge"], ["train", "completion"], ["train", "completion-ranker"],
+                                     ["train", "sketch"], ["train", "edits"], ["train", "clones"]])
+def test_train_commands_without_torch_fail_in_one_line_and_keep_their_help(command, tmp_path):
+    """Without the ml extra every train command says what to install (exit 2); --help still works."""
+    script = ("import sys; sys.modules['torch'] = None; from codeintel.cli import run; "
+              "sys.exit(run(sys.argv[1:]))")
+    run = lambda *args: subprocess.run([sys.executable, "-c", script, *command, *args], cwd=tmp_path,
+                                       capture_output=True, text=True, timeout=60,
+                                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    failed = run()
+    assert failed.returncode == 2, failed.stderr
+    assert failed.stderr.strip().splitlines() == [
+        "codeintel: training needs torch: python3 -m pip install -e '.[ml]' (using the trained models does not)"]
+    helped = run("--help")
+    assert helped.returncode == 0 and "Usage:" in helped.stdout

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from ..models.extras import needs_torch
+
 
 def _cli():
     from .. import cli
@@ -92,6 +94,7 @@ def _repository_programs(root: Path, min_tokens: int, limit):
                    "training one; only the lexical channel is fitted.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@needs_torch
 def train_clones_cmd(corpus, split, language, limit, repo, output, objective, representation, transforms, views,
                      buckets, dim, ngrams, epochs, batch_size, lr, temperature, feature_dropout, max_steps, eval_every,
                      patience, min_tokens, lexical_dim, lexical_weight, encoder_from, seed, as_json):

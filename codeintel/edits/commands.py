@@ -9,6 +9,9 @@ from typing import Optional
 
 import click
 
+from ..models.extras import needs_torch
+
+
 LAST_PROPAGATION = "edits/propagate.json"     # under .codeintel/
 
 
@@ -263,6 +266,7 @@ def eval_edits(data, repo, cut, holdout_repos, model_dir, no_model, max_cases):
 @click.option("--eval-cases", default=500, show_default=True, type=click.IntRange(0),
               help="Test cases the model is measured on after training (0 = none).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@needs_torch
 def train_edits(data, repo, output, cut, holdout_repos, size, epochs, batch_size, max_steps, max_len, seed,
                 eval_cases, as_json):
     """Train the edit model on abstracted before -> after pairs (time split: test = after --cut)."""

@@ -9,6 +9,8 @@ from typing import Optional
 
 import click
 
+from ..models.extras import needs_torch
+
 
 def _cli():
     from .. import cli
@@ -141,6 +143,7 @@ def generate_cmd(requirement, file_, line, signature, beams, explain, repo, as_j
 @click.option("--seed", default=0, show_default=True)
 @click.option("--corpus-name", default=None, help="Name the corpus in the data card (e.g. 'CPython 3.11.7 Lib').")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@needs_torch
 def train_sketch_cmd(repo, output, size, editor_size, vocab_size, holdout, sketcher_epochs, editor_epochs, batch_size, lr,
                      max_steps, eval_every, max_cases, threads, seed, corpus_name, as_json):
     """Train the sketcher and the editor on this repository's documented functions."""
