@@ -576,14 +576,11 @@ def train_completion_ranker_cmd(repos, output, holdout, max_files, per_file, max
     settings = RankerSettings(holdout=holdout, max_files=max_files, per_file=per_file, max_cases=max_cases,
                               hidden=hidden, epochs=epochs, patience=patience, seed=seed,
                               lr=1e-3 if base is not None else RankerSettings.lr)
-    corpora = []
-    for root in roots:
-        corpora.append({"name": root.name, "package": _package_version(root)})
     try:
         summary = train_ranker(roots, out_dir, settings, base=base, command=" ".join(["codeintel", *sys.argv[1:]]),
                                progress=not as_json and sys.stderr.isatty(),
                                log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)),
-                               packages=corpora)
+                               packages=[_package_version(root) for root in roots])
     except ValueError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
     if as_json:

@@ -34,7 +34,7 @@ from typing import Callable, Optional
 from codeintel.config import CompletionSettings, load_completion_settings
 
 from .cursor import Cursor
-from .matching import TokenizedText, continuations, identifier_completions, proposal_contexts
+from .matching import continuations, identifier_completions, proposal_contexts
 
 log = logging.getLogger("codeintel.completion")
 DENSE_SYNC_CHUNKS = 20_000   # larger indexes without cached vectors get them built in the background
@@ -112,12 +112,11 @@ class _Session:
                 return value
             if key in self.building:
                 return value
+            self.building.add(key)
             if not cheap:
-                self.building.add(key)
                 threading.Thread(target=self._build, args=(key, stamp, build), daemon=True,
                                  name=f"codeintel-{key}").start()
                 return value
-            self.building.add(key)
         return self._build(key, stamp, build)
 
     def _build(self, key, stamp, build):
@@ -134,14 +133,12 @@ class _Session:
                 self.building.discard(key)
 
     def ranker(self):
-        """The active completion ranker, loaded once (None, with a warning, when unusable)."""
+        """The active completion ranker, loaded once: (ranker or None, why not)."""
         with self.lock:
             if self._ranker is None:
                 from .ranker import load_ranker
 
                 self._ranker = load_ranker(self.root)
-                if self._ranker[0] is None and "cannot" in self._ranker[1]:
-                    log.warning("%s", self._ranker[1])
             return self._ranker
 
     def backend(self, settings: CompletionSettings):
@@ -210,7 +207,9 @@ def fallback_suggestions(cursor: Cursor, proposals, n: int, why: str = "", *, ra
     """The model-free answer: with a ranker, the ranked candidates of the continuation matcher
     and the n-gram beam (``ranker.gather``); without, the matcher's own order over the in-file
     text and the proposals. Then identifiers extending the word at the cursor."""
-    contexts = [TokenizedText(cursor.prefix), TokenizedText(cursor.suffix)] + proposal_contexts(proposals)
+    # plain texts for the buffer: the matcher tokenizes them once (gather or continuations), and
+    # identifier_completions only reads the text
+    contexts = [cursor.prefix, cursor.suffix] + proposal_contexts(proposals)
     if ranker is not None:
         from .ranker import gather
 
@@ -265,7 +264,7 @@ def complete(root, rel_path: str, text: str, line: int, character: int, n: int =
                 return found[:n]
             why = why or f"{kind} suggested nothing"
         check()
-        ranker, ranker_why = session.ranker()
+        ranker, _ = session.ranker()
         ngram = None
         if ranker is not None and store is not None:
             from indexer.languages import language_for_path

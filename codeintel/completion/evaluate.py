@@ -19,7 +19,7 @@ Predictors, all on the same cases, each producing the rest of the line:
     in_file             the same within the text before and after the hole
     in_file_bm25        the same within the in-file text and the 8 BM25 chunks for the cursor
     in_file_proposals   the same within the in-file text and the ranked RLPG proposals
-    ngram               the n-gram models alone (``ngram.complete_line``: the file's cache model mixed
+    ngram               the n-gram models alone (``ranker.ngram_beam``: the file's cache model mixed
                         with the repository's, counted on the context index's files)
     ranked              the learned ranker over the matcher's and the n-gram beam's candidates
                         (``ranker.gather``; what ``complete()`` answers without a completion model),
@@ -159,9 +159,9 @@ def run_predictors(cases: list[Case], store, model=None, keep_predictions: bool 
     """Every predictor on every case; the aggregated metrics."""
     from codeintel.retrieval.dense import DenseIndex
 
-    from .ngram import buffer_model, complete_line, repository_lm
+    from .ngram import repository_lm
     from .proposals import make_proposals
-    from .ranker import CACHE_WEIGHT, LM_BEAM, gather
+    from .ranker import gather, ngram_beam
 
     dense = DenseIndex.build(store, None)
     lm = repository_lm(store, "python")
@@ -196,16 +196,15 @@ def run_predictors(cases: list[Case], store, model=None, keep_predictions: bool 
         proposal_seconds = time.perf_counter() - t0
         latency["in_file_proposals"] += proposal_seconds + base_seconds
         t0 = time.perf_counter()
-        models = [(buffer_model(case.prefix, case.suffix), CACHE_WEIGHT)] + \
-            ([(lm, 1.0 - CACHE_WEIGHT)] if lm is not None else [])
-        found = complete_line(models, case.prefix, beam=LM_BEAM)
-        predictions["ngram"] = found[0][0] if found else ""
-        latency["ngram"] += time.perf_counter() - t0 + base_seconds
-        if ranker is not None:
+        beam = ngram_beam(cursor, lm)
+        predictions["ngram"] = beam[0][0] if beam else ""
+        beam_seconds = time.perf_counter() - t0
+        latency["ngram"] += beam_seconds + base_seconds
+        if ranker is not None:      # the same beam, not run twice; its time counts here too
             t0 = time.perf_counter()
-            ranked = ranker.rank(gather(cursor, proposals, lm))
+            ranked = ranker.rank(gather(cursor, proposals, lm, ngram=beam))
             predictions["ranked"] = ranked[0][0] if ranked else ""
-            latency["ranked"] += time.perf_counter() - t0 + proposal_seconds
+            latency["ranked"] += time.perf_counter() - t0 + beam_seconds + proposal_seconds
         if model is not None:
             t0 = time.perf_counter()
             out = model.predict(cursor, proposals, n=1)

@@ -41,10 +41,6 @@ TOP_TOKENS = 24            # next tokens kept from each context length
 ENOUGH_SEEN = 32           # observations after which shorter contexts are not consulted
 
 
-def tokens_of(text: str) -> list[str]:
-    return TOKEN.findall(text)
-
-
 class TokenLM:
     """A token n-gram model over some texts (see the module docstring)."""
 

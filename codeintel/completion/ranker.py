@@ -18,6 +18,7 @@ card); the built-in one ships in ``codeintel/models/builtin/completion-ranker/``
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from .cursor import Cursor
 from .matching import CODE_FORMS, Match, TokenizedText, matcher_order, pool, tokenized
 from .ngram import TokenLM, buffer_model, complete_line
 
+log = logging.getLogger("codeintel.completion")
 FEATURE = "completion-ranker"
 GROUPS = ("prefix", "suffix", "retrieved", "related")
 RETRIEVED = ("bm25", "dense")
@@ -56,6 +58,7 @@ class Candidates:
     """One cursor's candidates: the matcher's (with what it found) and the n-gram beam's."""
     cursor: Cursor
     matches: dict = field(default_factory=dict)        # text -> matching.Match
+    order: list = field(default_factory=list)          # every match's text, in the matcher's own order
     ngram: list = field(default_factory=list)          # [(text, log-probability)], best first
     texts: list = field(default_factory=list)          # the candidates, matcher order then n-gram
 
@@ -78,17 +81,27 @@ def context_groups(cursor: Cursor, proposals) -> list[tuple[str, list[TokenizedT
             ("retrieved", retrieved), ("related", related)]
 
 
-def gather(cursor: Cursor, proposals, repository_lm: Optional[TokenLM] = None) -> Candidates:
-    """The candidates for ``cursor`` from the matcher over its context and the n-gram beam."""
-    matches = pool(cursor.prefix, context_groups(cursor, proposals))
+def ngram_beam(cursor: Cursor, repository_lm: Optional[TokenLM] = None) -> list[tuple[str, float]]:
+    """The n-gram beam's completions of the cursor's line: the buffer's cache model mixed with
+    the repository's (``CACHE_WEIGHT``), best first, each with its log-probability."""
     models = [(buffer_model(cursor.prefix, cursor.suffix), CACHE_WEIGHT)]
     if repository_lm is not None and len(repository_lm):
         models.append((repository_lm, 1.0 - CACHE_WEIGHT))
-    ngram = complete_line(models, cursor.prefix, beam=LM_BEAM)
-    texts = matcher_order(matches)[:MAX_CANDIDATES]
+    return complete_line(models, cursor.prefix, beam=LM_BEAM)
+
+
+def gather(cursor: Cursor, proposals, repository_lm: Optional[TokenLM] = None,
+           ngram: Optional[list] = None) -> Candidates:
+    """The candidates for ``cursor`` from the matcher over its context and the n-gram beam
+    (``ngram``, when the caller has already run ``ngram_beam``)."""
+    matches = pool(cursor.prefix, context_groups(cursor, proposals))
+    if ngram is None:
+        ngram = ngram_beam(cursor, repository_lm)
+    order = matcher_order(matches)
+    texts = order[:MAX_CANDIDATES]
     have = set(texts)
     texts += [t for t, _ in ngram if t not in have]
-    return Candidates(cursor, matches, ngram, texts)
+    return Candidates(cursor, matches, order, ngram, texts)
 
 
 def _balance(text: str) -> int:
@@ -104,7 +117,7 @@ def features(c: Candidates) -> np.ndarray:
     indent = len(line_prefix) - len(line_prefix.lstrip())
     next_indent = len(next_line) - len(next_line.lstrip()) if next_line.strip() else indent
     known = set(_IDENT.findall(c.cursor.prefix[-400:])) | set(_IDENT.findall(head))
-    order = {t: i for i, t in enumerate(matcher_order(c.matches))}
+    order = {t: i for i, t in enumerate(c.order)}
     best = max((m.best for m in c.matches.values()), default=0.0)
     places = sum(m.places for m in c.matches.values()) or 1
     ngram = {t: (i, logp) for i, (t, logp) in enumerate(c.ngram)}
@@ -187,9 +200,11 @@ def load_ranker(repo_root) -> tuple[Optional[Ranker], str]:
     try:
         return Ranker.load(info.path, f"{info.source} ranker"), ""
     except (OSError, ValueError, KeyError) as exc:
-        return None, f"the completion ranker at {info.path} cannot be used: {exc}"
+        why = f"the completion ranker at {info.path} cannot be used: {exc}"
+        log.warning("%s", why)
+        return None, why
 
 
-__all__ = ["FEATURE", "FEATURES", "Candidates", "gather", "features", "Ranker", "load_ranker",
+__all__ = ["FEATURE", "FEATURES", "Candidates", "gather", "ngram_beam", "features", "Ranker", "load_ranker",
            "context_groups"]
 

@@ -56,7 +56,6 @@ def repository_examples(root: Path, settings: RankerSettings, log: Callable[[str
     from codeintel.store import Store, store_path
 
     from .evaluate import held_out_cases
-    from .matching import matcher_order
     from .ngram import repository_lm
     from .proposals import make_proposals
     from .ranker import features, gather
@@ -77,7 +76,7 @@ def repository_examples(root: Path, settings: RankerSettings, log: Callable[[str
                 y = np.asarray([t == target for t in found.texts], dtype=np.float32)
                 if not y.any():
                     continue
-                first = matcher_order(found.matches)[:1]
+                first = found.order[:1]
                 examples.append(Example(root.name, case.path, features(found), y, first == [target]))
     log(f"{root}: {len(cases)} holes in {len(held)} held-out files, {len(examples)} with the answer among the candidates")
     return examples, len(cases)
@@ -119,7 +118,8 @@ def _top1(model, examples: list[Example]) -> float:
 def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = RankerSettings(), *,
                  base: Optional[Path] = None, packages: Optional[list] = None, command: str = "", progress: bool = False,
                  log: Callable[[str], None] = lambda _: None) -> dict:
-    """Train the ranker on holes of ``roots`` and save it to ``out_dir``; returns a summary."""
+    """Train the ranker on holes of ``roots`` and save it to ``out_dir``; returns a summary.
+    ``packages``: per root, the installed distribution it is (``name version``) or None."""
     import torch
 
     from codeintel.models.registry import check_model_target, make_meta, save_model
@@ -150,14 +150,14 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
     torch.manual_seed(settings.seed)
     hidden = settings.hidden
     if base is not None:
-        import json
+        from codeintel.models.registry import load_state
 
-        from codeintel.models.registry import CONFIG, load_state
+        from .ranker import Ranker
 
-        base_config = json.loads((Path(base) / CONFIG).read_text(encoding="utf-8"))
-        if base_config.get("features") != list(FEATURES):
-            raise ValueError(f"{base}: a ranker trained on other features; use --from-scratch")
-        hidden = int(base_config["hidden"])
+        try:
+            hidden = Ranker.load(base).layers[0][0].shape[0]     # also checks its features are these
+        except ValueError as exc:
+            raise ValueError(f"{base}: {exc}; use --from-scratch") from None
     model = torch.nn.Sequential(torch.nn.Linear(len(FEATURES), hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
     if base is not None:
         model.load_state_dict(load_state(base))
@@ -181,8 +181,8 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
     corpora = []
     for i, root in enumerate(roots):
         entry = {"name": root.name, "holes": holes[root], "examples": len(per_repo[root])}
-        if packages and i < len(packages) and packages[i].get("package"):
-            entry["package"] = packages[i]["package"]
+        if packages and packages[i]:
+            entry["package"] = packages[i]
         corpora.append(entry)
     meta = make_meta(corpora=corpora,
                      split=split, counts={"train": len(train_set), "val": len(val)}, metrics=metrics,
