@@ -2,6 +2,7 @@
 
     python3 bench/bench_completion.py quality [--repos rich,click,git,pygments,flask] [--model DIR] [--ranker DIR | --no-ranker]
     python3 bench/bench_completion.py finetune [--repos rich,pygments] [--ranker DIR]
+    python3 bench/bench_completion.py ngram [--root /usr/lib/python3.11]
     python3 bench/bench_completion.py latency [--repo rich] [--requests 200] [--model DIR] [--ranker DIR | --no-ranker]
 
 quality: for each repository (packages installed in site-packages, split by repository; none
@@ -14,6 +15,10 @@ and identifier F1 on the rest of the line, per repository and the mean over repo
 finetune: the built-in ranker against one fine-tuned on the repository (``codeintel train
 completion-ranker`` on a copy without the held-out files, starting from the built-in ranker), on
 the same held-out cases.
+
+ngram: the repository's n-gram model on a large tree (the standard library by default): built
+from the index, then loaded from its cache, each in a fresh process (time, resident memory
+added), beside the dense vectors built from the same index.
 
 latency: ``complete()`` (what the language server calls; the session is warm after the first
 request) at seeded random points of the repository's own files, >= 200 requests: p50/p95/max
@@ -173,6 +178,62 @@ def finetune(args) -> dict:
     return rows
 
 
+_NGRAM_PROBE = """
+import json, sys, time, psutil
+from pathlib import Path
+from codeintel.store import Store, store_path
+from codeintel.completion.ngram import repository_lm
+from codeintel.retrieval.dense import DenseIndex
+root, what = Path(sys.argv[1]), sys.argv[2]
+proc = psutil.Process()
+with Store.open(store_path(root), create=False) as store:
+    before, started = proc.memory_info().rss, time.perf_counter()
+    if what == "dense":
+        built = DenseIndex.build(store, None); size = len(built)
+    else:
+        built = repository_lm(store, "python", cache_dir=root / ".codeintel"); size = len(built)
+    print(json.dumps({"seconds": round(time.perf_counter() - started, 2), "size": size,
+                      "rss_mib": round((proc.memory_info().rss - before) / 2**20, 1)}))
+"""
+
+
+def ngram(args) -> dict:
+    """The repository's n-gram model on a large repository: building it from the index (a fresh
+    process each time), then loading it from its cache; the dense vectors built from the same index
+    in the same run, for reference (the other thing a completion session builds)."""
+    from codeintel.store import Store, store_path
+    from indexer.pipeline import index_repository
+
+    source = Path(args.root)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / source.name
+        shutil.copytree(source, root, ignore=shutil.ignore_patterns("__pycache__", "site-packages",
+                                                                   "dist-packages", ".codeintel"))
+        index_repository(root, history=False, workers=2)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+        def probe(what: str) -> dict:
+            out = subprocess.run([sys.executable, "-c", _NGRAM_PROBE, str(root), what], env=env,
+                                 capture_output=True, text=True, check=True)
+            return json.loads(out.stdout)
+
+        dense = probe("dense")
+        build = probe("ngram")
+        cache = root / ".codeintel" / "ngram_python.safetensors"
+        load = probe("ngram")
+        with Store.open(store_path(root), create=False) as store:
+            chunks = store.count_chunks()
+        out = {"root": str(source), "chunks": chunks, "tokens": build["size"], "build": build, "load": load,
+               "cache_mib": round(cache.stat().st_size / 2**20, 1), "dense_build": dense}
+    print(f"{source}: {chunks:,} chunks, {build['size']:,} tokens")
+    print(f"{'step':<34}{'seconds':>9}{'RSS added':>12}")
+    print(f"{'n-gram model, built from the index':<34}{build['seconds']:>9}{build['rss_mib']:>9} MiB")
+    print(f"{'n-gram model, loaded from cache':<34}{load['seconds']:>9}{load['rss_mib']:>9} MiB")
+    print(f"{'dense vectors, built (reference)':<34}{dense['seconds']:>9}{dense['rss_mib']:>9} MiB")
+    print(f"cache file: {out['cache_mib']} MiB")
+    return out
+
+
 def latency(args) -> dict:
     import psutil
 
@@ -244,18 +305,20 @@ def main() -> None:
     for option, default in (("--holdout", 0.2), ("--max-files", 20), ("--per-file", 15), ("--max-cases", 200),
                             ("--seed", 0)):
         ft.add_argument(option, type=type(default), default=default)
+    ng = sub.add_parser("ngram")
+    ng.add_argument("--root", default=str(Path(os.__file__).parent), help="A large Python tree (default: the stdlib).")
     lat = sub.add_parser("latency")
     lat.add_argument("--repo", default="rich")
     lat.add_argument("--requests", type=int, default=200)
     lat.add_argument("--model", default=None)
     lat.add_argument("--max-new-tokens", type=int, default=24)
     lat.add_argument("--seed", type=int, default=0)
-    for p in (q, ft, lat):
+    for p in (q, ft, ng, lat):
         p.add_argument("--json", default=None, help="Also write the results to this file.")
         p.add_argument("--ranker", default=None, help="A completion-ranker folder (default: the built-in one).")
         p.add_argument("--no-ranker", action="store_true", help="Without a ranker (the matcher's own order).")
     args = parser.parse_args()
-    result = {"quality": quality, "finetune": finetune, "latency": latency}[args.what](args)
+    result = {"quality": quality, "finetune": finetune, "ngram": ngram, "latency": latency}[args.what](args)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
 
