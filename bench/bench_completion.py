@@ -249,10 +249,10 @@ def latency(args) -> dict:
         if args.model:
             target = root / ".codeintel" / "models" / "completion"
             shutil.copytree(args.model, target)
+        ranker_dir = _ranker_dir(args)                      # before the built-in folder is redirected
         builtin = Path(tmp) / "builtin"                     # only what this run puts there
         builtin.mkdir()
         os.environ["CODEINTEL_BUILTIN_MODELS"] = str(builtin)
-        ranker_dir = _ranker_dir(args)
         if ranker_dir:
             shutil.copytree(ranker_dir, builtin / "completion-ranker")
         rng = random.Random(args.seed)

@@ -13,7 +13,7 @@ import pytest
 from codeintel.completion import complete
 from codeintel.completion.cursor import Cursor
 from codeintel.completion.ngram import TokenLM, complete_line, repository_lm
-from codeintel.completion.ranker import FEATURES, Ranker, features, gather
+from codeintel.completion.ranker import FEATURES, Ranker, features, gather, statement_state
 from codeintel.store import Store, store_path
 
 from conftest import cli
@@ -180,3 +180,38 @@ def test_a_repository_ranker_starts_from_the_active_one_and_is_never_worse_on_it
     scratch = json.loads(cli("train", "completion-ranker", "--repo", repo, "--max-cases", "60", "--epochs", "2",
                              "--from-scratch", "--output", tmp_path / "scratch", "--json", env=env, check=0).stdout)
     assert scratch["fine_tuned_from"] is None and "base_ranker_top1" not in scratch["val"]
+
+
+@pytest.mark.parametrize("prefix, depth, start, where", [
+    ("x = 1\ndef f(a,\n      b", 1, "def f(a,", ""),
+    ("d = {\n  'a': [1,\n", 2, "d = {", ""),
+    ('x = """doc"""\ny = f(', 1, "y = f(", ""),
+    ('x = "it\'s" + "', 0, 'x = "it\'s" + "', "string"),
+    ('def f():\n    """Return\n    the', 0, "    the", "docstring"),
+    ("a = g(1)  # note (open", 0, "a = g(1)  # note (open", "comment"),
+    ('s = ""', 0, 's = ""', ""),
+])
+def test_statement_state_sees_open_brackets_strings_and_comments(prefix, depth, start, where):
+    state = statement_state(prefix)
+    assert (state.depth, state.start_line) == (depth, start)
+    assert (state.in_string, state.in_docstring, state.in_comment) == (
+        where in ("string", "docstring"), where == "docstring", where == "comment")
+
+
+def test_the_loss_prefers_the_nearer_candidate_when_none_is_right():
+    import torch
+
+    from codeintel.completion.train_ranker import Example, _collate, make_loss
+
+    # two candidates, neither right; the second is closer to the real line
+    example = Example("r", "p.py", np.eye(2, dtype=np.float32), np.zeros(2, np.float32),
+                      np.asarray([0.1, 0.9], np.float32), False)
+    batch = _collate([example])
+    model = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        model.weight[:] = torch.tensor([[1.0, -1.0]])       # prefers the far one
+    before = make_loss(1.0)(model, batch)
+    with torch.no_grad():
+        model.weight[:] = torch.tensor([[-1.0, 1.0]])       # prefers the near one
+    assert make_loss(1.0)(model, batch) < before
+    assert make_loss(0.0)(model, batch) == 0                # no answer among them: no cross-entropy

@@ -9,8 +9,9 @@ Candidates (``gather``) come from two generators:
   repository's model, a small beam.
 
 The ranker scores each candidate from ``FEATURES`` (how much and where the matcher matched it,
-whether and how likely the n-gram beam produced it, brackets the line would leave open, block
-openers against the next line's indentation, names the file already uses...) with a small
+whether and how likely the n-gram beam produced it, brackets the line and its logical
+statement (``statement_state``) would leave open, block openers against the next line's
+indentation, the cursor in a string or comment, names the file already uses...) with a small
 MLP, softmax over a cursor's candidates (listwise). It is learned from holes cut in held-out
 files of repositories (``train_ranker``), runs in numpy, and lives in a model folder
 (``model.safetensors`` + ``config.json`` with the feature names + ``meta.json``, the data
@@ -41,6 +42,11 @@ MAX_CANDIDATES = 48              # the matcher's best, plus every n-gram candida
 _OPEN, _CLOSE = "([{", ")]}"
 _BLOCK = re.compile(r"^\s*(def|class|if|elif|else|for|while|with|try|except|finally|async|match|case)\b")
 _IDENT = re.compile(r"[A-Za-z_]\w*")
+# what the text before the cursor is made of, for ``statement_state``: strings (triple-quoted
+# first, possibly unterminated at the cursor), comments, brackets
+_LEXEMES = re.compile(r'[rRbBuUfF]{0,2}("""|\'\'\')[\s\S]*?(?:\1|$)|[rRbBuUfF]{0,2}"(?:\\.|[^"\\\n])*(?:"|$)'
+                      r"|[rRbBuUfF]{0,2}'(?:\\.|[^'\\\n])*(?:'|$)|#[^\n]*|[()\[\]{}]")
+STATEMENT_SCAN = 60_000          # characters before the cursor scanned for the open statement
 
 FEATURES = (
     "matched_any", "matched", "matched_gap", "log_places", "places_share", "log_first_context",
@@ -50,6 +56,8 @@ FEATURES = (
     "no_names", "log_matched_sum",
     *(f"{g}_{x}" for g in GROUPS for x in ("matched", "log_places", "found")),
     "ngram_found", "ngram_first", "ngram_rank", "ngram_logp", "ngram_gap",
+    "stmt_depth", "stmt_balanced", "stmt_opens", "stmt_closes_more", "stmt_is_block", "stmt_colon_then_indent",
+    "in_string", "in_docstring", "in_comment",
 )
 
 
@@ -104,6 +112,47 @@ def gather(cursor: Cursor, proposals, repository_lm: Optional[TokenLM] = None,
     return Candidates(cursor, matches, order, ngram, texts)
 
 
+@dataclass
+class StatementState:
+    """The logical line the cursor is in: brackets still open before the cursor, the line
+    the statement starts on, and whether the cursor is inside a string or a comment."""
+    depth: int
+    start_line: str
+    in_string: bool
+    in_docstring: bool
+    in_comment: bool
+
+
+def statement_state(prefix: str) -> StatementState:
+    """``StatementState`` of the text before the cursor (its last ``STATEMENT_SCAN`` characters,
+    from a line start)."""
+    base = max(0, len(prefix) - STATEMENT_SCAN)
+    if base:
+        base = prefix.find("\n", base) + 1 or len(prefix)
+    opened: list[int] = []
+    in_string = in_docstring = in_comment = False
+    for m in _LEXEMES.finditer(prefix, base):
+        token = m.group()
+        if token in _OPEN:
+            opened.append(m.start())
+        elif token in _CLOSE:
+            if opened:
+                opened.pop()
+        elif m.end() == len(prefix):          # the cursor is in this string or comment, unless it ended
+            if token.startswith("#"):
+                in_comment = True
+            else:
+                body = token.lstrip("rRbBuUfF")
+                quote = m.group(1) or body[0]
+                in_string = len(body) < 2 * len(quote) or not body.endswith(quote)
+                in_docstring = in_string and len(quote) == 3
+    at = opened[0] if opened else len(prefix)
+    start = prefix.rfind("\n", 0, at) + 1
+    end = prefix.find("\n", start)
+    return StatementState(len(opened), prefix[start:end if end != -1 else len(prefix)], in_string,
+                          in_docstring, in_comment)
+
+
 def _balance(text: str) -> int:
     return sum((ch in _OPEN) - (ch in _CLOSE) for ch in text)
 
@@ -122,6 +171,11 @@ def features(c: Candidates) -> np.ndarray:
     places = sum(m.places for m in c.matches.values()) or 1
     ngram = {t: (i, logp) for i, (t, logp) in enumerate(c.ngram)}
     top_logp = c.ngram[0][1] if c.ngram else 0.0
+    state = statement_state(c.cursor.prefix)
+    stmt_block = bool(_BLOCK.match(state.start_line))
+    stmt_indent = len(state.start_line) - len(state.start_line.lstrip())
+    where = [math.log1p(state.depth), 0.0, 0.0, 0.0, 0.0, 0.0,
+             float(state.in_string), float(state.in_docstring), float(state.in_comment)]
     rows = []
     for text in c.texts:
         m: Optional[Match] = c.matches.get(text)
@@ -148,7 +202,10 @@ def features(c: Candidates) -> np.ndarray:
             row += [1.0, float(i == 0), i / LM_BEAM, max(-20.0, logp) / 10, max(-20.0, logp - top_logp) / 10]
         else:
             row += [0.0, 0.0, 1.0, -2.0, -2.0]
-        rows.append(row)
+        depth = state.depth + _balance(text)
+        where[1:6] = [float(depth == 0), float(depth > 0), float(depth < 0),
+                      float(stmt_block or bool(_BLOCK.match(line))), float(ends_colon and next_indent > stmt_indent)]
+        rows.append(row + where)
     return np.asarray(rows, dtype=np.float32).reshape(len(rows), len(FEATURES))
 
 

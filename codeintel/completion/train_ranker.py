@@ -5,8 +5,12 @@ For each repository given, a seeded share of its Python files is held out
 without them, and at every hole the candidates are gathered exactly as ``complete()`` gathers
 them (``ranker.gather``: proposals with the file left out, the matcher, the n-gram beam over the
 copy's model). A hole whose real rest of line is among its candidates is a training example
-(the other holes carry no signal for a listwise loss). With several repositories the last one
-validates (split by repository); with one, a seeded quarter of the files with holes does.
+The loss is listwise: the cross-entropy of the right candidate, where one is among them, plus
+``es_weight`` times the expected edit similarity's loss (minus the sum of the candidates'
+probabilities times their edit similarity to the real rest of the line), which every hole
+carries, so the ranker also learns which wrong candidate is the nearest. With several
+repositories the last ``validate_repos`` validate (split by repository); with one, a seeded
+quarter of the files with holes does.
 
 The MLP (``hidden`` units, one layer) starts from ``base`` (a ranker folder: the command passes
 the active one, the built-in, unless ``--from-scratch``) or from random weights, trains with the
@@ -38,6 +42,8 @@ class RankerSettings:
     lr: float = 3e-3
     patience: int = 4
     seed: int = 0
+    es_weight: float = 1.0
+    validate_repos: int = 1
 
 
 @dataclass
@@ -46,6 +52,7 @@ class Example:
     path: str
     x: np.ndarray          # (candidates, features)
     y: np.ndarray          # 1.0 where the candidate is the real rest of the line
+    es: np.ndarray         # each candidate's edit similarity to it
     matcher_right: bool    # the matcher's own first candidate is right
 
 
@@ -54,6 +61,8 @@ def repository_examples(root: Path, settings: RankerSettings, log: Callable[[str
     from codeintel.retrieval.context import build_context_copy
     from codeintel.retrieval.dense import DenseIndex
     from codeintel.store import Store, store_path
+
+    from codeintel.models.metrics import edit_similarity
 
     from .evaluate import held_out_cases
     from .ngram import repository_lm
@@ -73,12 +82,14 @@ def repository_examples(root: Path, settings: RankerSettings, log: Callable[[str
                 proposals = make_proposals(store, cursor, dense=dense, exclude_paths=[case.path])
                 found = gather(cursor, proposals, lm)
                 target = case.target.rstrip()
-                y = np.asarray([t == target for t in found.texts], dtype=np.float32)
-                if not y.any():
+                if found.empty:
                     continue
-                first = found.order[:1]
-                examples.append(Example(root.name, case.path, features(found), y, first == [target]))
-    log(f"{root}: {len(cases)} holes in {len(held)} held-out files, {len(examples)} with the answer among the candidates")
+                y = np.asarray([t == target for t in found.texts], dtype=np.float32)
+                es = np.asarray([edit_similarity(t.split("\n", 1)[0].rstrip(), target) for t in found.texts],
+                                dtype=np.float32)
+                examples.append(Example(root.name, case.path, features(found), y, es, found.order[:1] == [target]))
+    right = sum(bool(e.y.any()) for e in examples)
+    log(f"{root}: {len(cases)} holes in {len(held)} held-out files, {right} with the answer among the candidates")
     return examples, len(cases)
 
 
@@ -88,24 +99,32 @@ def _collate(batch):
     width = max(e.x.shape[0] for e in batch)
     x = torch.zeros(len(batch), width, batch[0].x.shape[1])
     y = torch.zeros(len(batch), width)
+    es = torch.zeros(len(batch), width)
     mask = torch.zeros(len(batch), width, dtype=torch.bool)
     for i, e in enumerate(batch):
         n = e.x.shape[0]
-        x[i, :n], y[i, :n], mask[i, :n] = torch.from_numpy(e.x), torch.from_numpy(e.y), True
-    return {"x": x, "y": y, "mask": mask}
+        x[i, :n], y[i, :n], es[i, :n], mask[i, :n] = torch.from_numpy(e.x), torch.from_numpy(e.y), torch.from_numpy(e.es), True
+    return {"x": x, "y": y, "es": es, "mask": mask}
 
 
-def _loss(model, batch):
-    import torch
+def make_loss(es_weight: float):
+    """The listwise loss (module docstring) with this weight on the expected edit similarity."""
+    def loss(model, batch):
+        import torch
 
-    scores = model(batch["x"]).squeeze(-1).masked_fill(~batch["mask"], -1e9)
-    target = batch["y"] / batch["y"].sum(-1, keepdim=True)
-    return -(torch.log_softmax(scores, -1) * target).sum(-1).mean()
+        scores = model(batch["x"]).squeeze(-1).masked_fill(~batch["mask"], -1e9)
+        log_p = torch.log_softmax(scores, -1)
+        count = batch["y"].sum(-1, keepdim=True)
+        cross_entropy = -(log_p * batch["y"] / count.clamp(min=1)).sum(-1)
+        expected_es = (log_p.exp() * batch["es"]).sum(-1)
+        return (cross_entropy - es_weight * expected_es).mean()
+    return loss
 
 
 def _top1(model, examples: list[Example]) -> float:
     import torch
 
+    examples = [e for e in examples if e.y.any()]
     if not examples:
         return 0.0
     right = 0
@@ -133,9 +152,11 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
     for root in roots:
         per_repo[root], holes[root] = repository_examples(root, settings, log)
     if len(roots) > 1:
-        val = per_repo[roots[-1]]
-        train_set = [e for r in roots[:-1] for e in per_repo[r]]
-        split = f"by repository: trained on {', '.join(r.name for r in roots[:-1])}; validated on {roots[-1].name}"
+        cut = len(roots) - max(1, min(settings.validate_repos, len(roots) - 1))
+        val = [e for r in roots[cut:] for e in per_repo[r]]
+        train_set = [e for r in roots[:cut] for e in per_repo[r]]
+        split = (f"by repository: trained on {', '.join(r.name for r in roots[:cut])}; "
+                 f"validated on {', '.join(r.name for r in roots[cut:])}")
     else:
         examples = per_repo[roots[0]]
         paths = sorted({e.path for e in examples})
@@ -144,7 +165,7 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
         val = [e for e in examples if e.path in val_paths]
         train_set = [e for e in examples if e.path not in val_paths]
         split = f"by file within {roots[0].name}: {len(val_paths)} of its {len(paths)} files with holes validate"
-    if not train_set or not val:
+    if not any(e.y.any() for e in train_set) or not any(e.y.any() for e in val):
         raise ValueError("too few holes whose answer is among the candidates to train on "
                          f"({len(train_set)} to train, {len(val)} to validate); give more or larger repositories")
     torch.manual_seed(settings.seed)
@@ -165,22 +186,23 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
     start_top1 = _top1(model, val)
     config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr, weight_decay=1e-4,
                          patience=settings.patience, seed=settings.seed, warmup_ratio=0.05)
-    result = train(model, train_set, val, _collate, _loss, config, progress=progress, resume=False)
+    result = train(model, train_set, val, _collate, make_loss(settings.es_weight), config, progress=progress, resume=False)
     model.eval()
     kept_base = False
     if base is not None and _top1(model, val) < start_top1:
         model.load_state_dict(load_state(base))      # never worse on this repository than what it replaces
         kept_base = True
-    val_holes = holes[roots[-1]] if len(roots) > 1 else None
-    ranker_top1, matcher_top1 = _top1(model, val), sum(e.matcher_right for e in val) / len(val)
+    val_holes = sum(holes[r] for r in roots[cut:]) if len(roots) > 1 else None
+    answerable = [e for e in val if e.y.any()]
+    ranker_top1, matcher_top1 = _top1(model, val), sum(e.matcher_right for e in answerable) / len(answerable)
     metrics = {"val": {"ranker_top1": round(ranker_top1, 4), "matcher_top1": round(matcher_top1, 4),
-                       "examples": len(val), **({"base_ranker_top1": round(start_top1, 4)} if base else {})},
+                       "examples": len(answerable), **({"base_ranker_top1": round(start_top1, 4)} if base else {})},
                "note": "top-1 over validation holes whose answer is among the candidates"}
     if val_holes:
         metrics["val"]["holes"] = val_holes
     corpora = []
     for i, root in enumerate(roots):
-        entry = {"name": root.name, "holes": holes[root], "examples": len(per_repo[root])}
+        entry = {"name": root.name, "holes": holes[root], "examples": sum(bool(e.y.any()) for e in per_repo[root])}
         if packages and packages[i]:
             entry["package"] = packages[i]
         corpora.append(entry)
