@@ -174,21 +174,22 @@ def features(c: Candidates) -> np.ndarray:
     state = statement_state(c.cursor.prefix)
     stmt_block = bool(_BLOCK.match(state.start_line))
     stmt_indent = len(state.start_line) - len(state.start_line.lstrip())
-    where = [math.log1p(state.depth), 0.0, 0.0, 0.0, 0.0, 0.0,
-             float(state.in_string), float(state.in_docstring), float(state.in_comment)]
+    log_depth = math.log1p(state.depth)
+    where = [float(state.in_string), float(state.in_docstring), float(state.in_comment)]
     rows = []
     for text in c.texts:
         m: Optional[Match] = c.matches.get(text)
         matched = m.best if m else 0.0
         rank = order.get(text, len(order))
         line = line_prefix + text
-        balance = _balance(line)
+        balance, text_balance = _balance(line), _balance(text)
+        line_block = bool(_BLOCK.match(line))
         names = _IDENT.findall(text)
         ends_colon = text.rstrip().endswith(":")
         row = [float(m is not None), matched / 24, (best - matched) / 24, math.log1p(m.places if m else 0),
                (m.places if m else 0) / places, math.log1p(m.first if m else 50), math.log1p(rank),
                float(rank == 0), math.log1p(len(text)), float(partial), float(balance == 0), float(balance > 0),
-               float(balance < 0), float(_balance(text) < 0), float(ends_colon), float(bool(_BLOCK.match(line))),
+               float(balance < 0), float(text_balance < 0), float(ends_colon), float(line_block),
                float(next_indent > indent), float(ends_colon and next_indent > indent),
                float(text.rstrip().endswith(",")), float(not line_prefix.strip()),
                float(next_line.strip() == line.strip()),
@@ -202,10 +203,10 @@ def features(c: Candidates) -> np.ndarray:
             row += [1.0, float(i == 0), i / LM_BEAM, max(-20.0, logp) / 10, max(-20.0, logp - top_logp) / 10]
         else:
             row += [0.0, 0.0, 1.0, -2.0, -2.0]
-        depth = state.depth + _balance(text)
-        where[1:6] = [float(depth == 0), float(depth > 0), float(depth < 0),
-                      float(stmt_block or bool(_BLOCK.match(line))), float(ends_colon and next_indent > stmt_indent)]
-        rows.append(row + where)
+        depth = state.depth + text_balance
+        row += [log_depth, float(depth == 0), float(depth > 0), float(depth < 0), float(stmt_block or line_block),
+                float(ends_colon and next_indent > stmt_indent), *where]
+        rows.append(row)
     return np.asarray(rows, dtype=np.float32).reshape(len(rows), len(FEATURES))
 
 

@@ -4,8 +4,7 @@ For each repository given, a seeded share of its Python files is held out
 (``evaluate.held_out_cases``, the evaluation's own split), the context index is built on a copy
 without them, and at every hole the candidates are gathered exactly as ``complete()`` gathers
 them (``ranker.gather``: proposals with the file left out, the matcher, the n-gram beam over the
-copy's model). A hole whose real rest of line is among its candidates is a training example
-The loss is listwise: the cross-entropy of the right candidate, where one is among them, plus
+copy's model). Every hole with candidates is a training example. The loss is listwise: the cross-entropy of the right candidate, where one is among them, plus
 ``es_weight`` times the expected edit similarity's loss (minus the sum of the candidates'
 probabilities times their edit similarity to the real rest of the line), which every hole
 carries, so the ranker also learns which wrong candidate is the nearest. With several
@@ -55,6 +54,11 @@ class Example:
     es: np.ndarray         # each candidate's edit similarity to it
     matcher_right: bool    # the matcher's own first candidate is right
 
+    @property
+    def has_answer(self) -> bool:
+        """The real rest of the line is among the candidates (the cross-entropy and top-1 need it)."""
+        return bool(self.y.any())
+
 
 def repository_examples(root: Path, settings: RankerSettings, log: Callable[[str], None] = lambda _: None) -> tuple[list[Example], int]:
     """The examples of one repository and the number of holes cut."""
@@ -62,9 +66,7 @@ def repository_examples(root: Path, settings: RankerSettings, log: Callable[[str
     from codeintel.retrieval.dense import DenseIndex
     from codeintel.store import Store, store_path
 
-    from codeintel.models.metrics import edit_similarity
-
-    from .evaluate import held_out_cases
+    from .evaluate import held_out_cases, score
     from .ngram import repository_lm
     from .proposals import make_proposals
     from .ranker import features, gather
@@ -85,10 +87,9 @@ def repository_examples(root: Path, settings: RankerSettings, log: Callable[[str
                 if found.empty:
                     continue
                 y = np.asarray([t == target for t in found.texts], dtype=np.float32)
-                es = np.asarray([edit_similarity(t.split("\n", 1)[0].rstrip(), target) for t in found.texts],
-                                dtype=np.float32)
+                es = np.asarray([score(t, target)["edit_similarity"] for t in found.texts], dtype=np.float32)
                 examples.append(Example(root.name, case.path, features(found), y, es, found.order[:1] == [target]))
-    right = sum(bool(e.y.any()) for e in examples)
+    right = sum(e.has_answer for e in examples)
     log(f"{root}: {len(cases)} holes in {len(held)} held-out files, {right} with the answer among the candidates")
     return examples, len(cases)
 
@@ -124,7 +125,7 @@ def make_loss(es_weight: float):
 def _top1(model, examples: list[Example]) -> float:
     import torch
 
-    examples = [e for e in examples if e.y.any()]
+    examples = [e for e in examples if e.has_answer]
     if not examples:
         return 0.0
     right = 0
@@ -165,9 +166,10 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
         val = [e for e in examples if e.path in val_paths]
         train_set = [e for e in examples if e.path not in val_paths]
         split = f"by file within {roots[0].name}: {len(val_paths)} of its {len(paths)} files with holes validate"
-    if not any(e.y.any() for e in train_set) or not any(e.y.any() for e in val):
+    trainable, answerable = sum(e.has_answer for e in train_set), [e for e in val if e.has_answer]
+    if not trainable or not answerable:
         raise ValueError("too few holes whose answer is among the candidates to train on "
-                         f"({len(train_set)} to train, {len(val)} to validate); give more or larger repositories")
+                         f"({trainable} to train, {len(answerable)} to validate); give more or larger repositories")
     torch.manual_seed(settings.seed)
     hidden = settings.hidden
     if base is not None:
@@ -193,7 +195,6 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
         model.load_state_dict(load_state(base))      # never worse on this repository than what it replaces
         kept_base = True
     val_holes = sum(holes[r] for r in roots[cut:]) if len(roots) > 1 else None
-    answerable = [e for e in val if e.y.any()]
     ranker_top1, matcher_top1 = _top1(model, val), sum(e.matcher_right for e in answerable) / len(answerable)
     metrics = {"val": {"ranker_top1": round(ranker_top1, 4), "matcher_top1": round(matcher_top1, 4),
                        "examples": len(answerable), **({"base_ranker_top1": round(start_top1, 4)} if base else {})},
@@ -202,7 +203,7 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
         metrics["val"]["holes"] = val_holes
     corpora = []
     for i, root in enumerate(roots):
-        entry = {"name": root.name, "holes": holes[root], "examples": sum(bool(e.y.any()) for e in per_repo[root])}
+        entry = {"name": root.name, "holes": holes[root], "examples": sum(e.has_answer for e in per_repo[root])}
         if packages and packages[i]:
             entry["package"] = packages[i]
         corpora.append(entry)
