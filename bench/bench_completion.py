@@ -1,7 +1,7 @@
 """Completion: quality on held-out files of real repositories the model never saw, and latency.
 
     python3 bench/bench_completion.py quality [--repos rich,click,git,pygments,flask] [--model DIR] [--ranker DIR | --no-ranker]
-    python3 bench/bench_completion.py finetune [--repos rich,pygments] [--ranker DIR]
+    python3 bench/bench_completion.py finetune [--repos rich,pygments] [--train-seeds N] [--ranker DIR]
     python3 bench/bench_completion.py ngram [--root /usr/lib/python3.11]
     python3 bench/bench_completion.py latency [--repo rich] [--requests 200] [--model DIR] [--ranker DIR | --no-ranker]
 
@@ -156,12 +156,14 @@ def finetune(args) -> dict:
             env = {**os.environ, "CODEINTEL_BUILTIN_MODELS": str(builtin), "PYTHONPATH": str(ROOT)}
             started = time.perf_counter()
             proc = subprocess.run([sys.executable, "-m", "codeintel", "train", "completion-ranker", "--repo", str(copy),
-                                   "--output", str(out), "--json"], env=env, capture_output=True, text=True)
+                                   "--output", str(out), "--seeds", str(args.train_seeds), "--json"],
+                                  env=env, capture_output=True, text=True)
             if proc.returncode:
                 raise SystemExit(f"{name}: training failed: {proc.stderr.strip()}")
             trained = json.loads(proc.stdout)
             seconds = round(time.perf_counter() - started, 1)
-            row = {"train_seconds": seconds, "counts": trained["counts"], "val": trained["val"]}
+            row = {"train_seconds": seconds, "counts": trained["counts"], "val": trained["val"],
+                   "kept_base_weights": trained["kept_base_weights"]}
             for label, directory in (("built-in", builtin / "completion-ranker"), ("fine-tuned", out)):
                 report = evaluate_repository(source, holdout=args.holdout, max_files=args.max_files,
                                              per_file=args.per_file, max_cases=args.max_cases, seed=args.seed,
@@ -169,12 +171,12 @@ def finetune(args) -> dict:
                 row[label] = report.metrics["ranked"]["all"]
                 row["cases"] = report.cases
             rows[name] = row
-    print(f"{'repository':<12}{'cases':>6}{'built-in EM/ES':>18}{'fine-tuned EM/ES':>20}{'train/val holes':>18}{'train s':>9}")
+    print(f"{'repository':<12}{'cases':>6}{'built-in EM/ES':>18}{'fine-tuned EM/ES':>20}{'train/val holes':>18}{'train s':>9}  kept the built-in weights")
     for name, r in rows.items():
         b, f = r["built-in"], r["fine-tuned"]
         print(f"{name:<12}{r['cases']:>6}{b['exact_match']:>11.3f}/{b['edit_similarity']:.3f}"
               f"{f['exact_match']:>13.3f}/{f['edit_similarity']:.3f}"
-              f"{str(r['counts']['train']) + '/' + str(r['counts']['val']):>18}{r['train_seconds']:>9}")
+              f"{str(r['counts']['train']) + '/' + str(r['counts']['val']):>18}{r['train_seconds']:>9}  {'yes' if r['kept_base_weights'] else 'no'}")
     return rows
 
 
@@ -305,6 +307,7 @@ def main() -> None:
     for option, default in (("--holdout", 0.2), ("--max-files", 20), ("--per-file", 15), ("--max-cases", 200),
                             ("--seed", 0)):
         ft.add_argument(option, type=type(default), default=default)
+    ft.add_argument("--train-seeds", type=int, default=1, help="The training command's --seeds (hole cuts of the repository).")
     ng = sub.add_parser("ngram")
     ng.add_argument("--root", default=str(Path(os.__file__).parent), help="A large Python tree (default: the stdlib).")
     lat = sub.add_parser("latency")

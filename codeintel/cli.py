@@ -552,11 +552,16 @@ def _package_version(root: Path) -> Optional[str]:
               help="With several repositories: how many of the last ones validate.")
 @click.option("--es-weight", default=1.0, show_default=True, type=click.FloatRange(0),
               help="Weight of the expected edit similarity in the loss, beside the exact answer's cross-entropy.")
+@click.option("--seeds", default=1, show_default=True, type=click.IntRange(1, 20),
+              help="Cut holes this many times in each training repository (other seeds: other held-out files and holes).")
+@click.option("--ensemble", default=1, show_default=True, type=click.IntRange(1, 20),
+              help="Train this many rankers (seeds --seed and up) and merge them into one that scores their mean. "
+                   "Fine-tuning from the active ranker trains one.")
 @click.option("--seed", default=0, show_default=True)
 @json_option
 @needs_torch
 def train_completion_ranker_cmd(repos, output, holdout, max_files, per_file, max_cases, hidden, epochs, patience,
-                                from_scratch, validate_repos, es_weight, seed, as_json):
+                                from_scratch, validate_repos, es_weight, seeds, ensemble, seed, as_json):
     """Learn which completion candidate to offer first, from holes cut in held-out files."""
     from .completion.train_ranker import RankerSettings, train_ranker
     from .models.registry import find_repo_root, repo_model_dir
@@ -579,7 +584,7 @@ def train_completion_ranker_cmd(repos, output, holdout, max_files, per_file, max
         base = info.path if info is not None else None
     settings = RankerSettings(holdout=holdout, max_files=max_files, per_file=per_file, max_cases=max_cases,
                               hidden=hidden, epochs=epochs, patience=patience, seed=seed,
-                              es_weight=es_weight, validate_repos=validate_repos, lr=1e-3 if base is not None else RankerSettings.lr)
+                              es_weight=es_weight, validate_repos=validate_repos, seeds=seeds, ensemble=ensemble, lr=1e-3 if base is not None else RankerSettings.lr)
     try:
         summary = train_ranker(roots, out_dir, settings, base=base, command=" ".join(["codeintel", *sys.argv[1:]]),
                                progress=not as_json and sys.stderr.isatty(),

@@ -215,3 +215,36 @@ def test_the_loss_prefers_the_nearer_candidate_when_none_is_right():
         model.weight[:] = torch.tensor([[-1.0, 1.0]])       # prefers the near one
     assert make_loss(1.0)(model, batch) < before
     assert make_loss(0.0)(model, batch) == 0                # no answer among them: no cross-entropy
+
+
+def test_a_merged_ensemble_scores_the_mean_of_its_members():
+    import torch
+
+    from codeintel.completion.train_ranker import merge_ensemble
+
+    torch.manual_seed(0)
+    members = [torch.nn.Sequential(torch.nn.Linear(6, h), torch.nn.ReLU(), torch.nn.Linear(h, 1)) for h in (3, 5, 4)]
+    merged = merge_ensemble(members)
+    x = torch.randn(50, 6)
+    with torch.no_grad():
+        mean = torch.stack([m(x) for m in members]).mean(0)
+        assert merged[0].out_features == 12
+        assert torch.allclose(merged(x), mean, atol=1e-6)
+        assert not torch.allclose(merged(x), members[0](x))
+
+
+def test_more_seeds_cut_more_holes_and_an_ensemble_loads_as_one_wider_ranker(trained, tmp_path):
+    single = {c["name"]: c["holes"] for c in json.loads((trained / "meta.json").read_text())["corpora"]}
+    a, b = _write_repo(tmp_path / "alpha", 1), _write_repo(tmp_path / "beta", 2)
+    out = tmp_path / "ens"
+    summary = json.loads(cli("train", "completion-ranker", "--repo", a, "--repo", b, "--output", out,
+                             "--max-cases", "60", "--epochs", "2", "--hidden", "8", "--seeds", "2",
+                             "--ensemble", "3", "--json", check=0).stdout)
+    meta = json.loads((out / "meta.json").read_text())
+    holes = {c["name"]: c["holes"] for c in meta["corpora"]}
+    assert holes["alpha"] > single["alpha"] and holes["beta"] == single["beta"]   # validation is cut once
+    assert summary["counts"]["val"] > 5 and meta["settings"]["ensemble"] == 3
+    config = json.loads((out / "config.json").read_text())
+    assert config["hidden"] == 24
+    ranker = Ranker.load(out)
+    assert ranker.layers[0][0].shape == (24, len(FEATURES))

@@ -11,6 +11,12 @@ carries, so the ranker also learns which wrong candidate is the nearest. With se
 repositories the last ``validate_repos`` validate (split by repository); with one, a seeded
 quarter of the files with holes does.
 
+With ``seeds`` N, every training repository is cut N times (seeds ``seed`` to ``seed+N-1``: other
+held-out files, other holes), validation repositories once. With ``ensemble`` K, K MLPs are
+trained with seeds ``seed`` to ``seed+K-1`` and merged into one MLP of K times the hidden units
+whose output is the mean of theirs (``merge_ensemble``), so ``Ranker`` loads it like any other;
+fine-tuning from ``base`` trains the one (already as wide as the base).
+
 The MLP (``hidden`` units, one layer) starts from ``base`` (a ranker folder: the command passes
 the active one, the built-in, unless ``--from-scratch``) or from random weights, trains with the
 shared loop (``codeintel.models.training``, early stopping on validation) and is saved to the registry with a data card that names the
@@ -22,7 +28,7 @@ from __future__ import annotations
 import random
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -43,6 +49,8 @@ class RankerSettings:
     seed: int = 0
     es_weight: float = 1.0
     validate_repos: int = 1
+    seeds: int = 1          # hole cuts per training repository (seeds seed, seed+1, ...); validation keeps one
+    ensemble: int = 1       # MLPs trained with seeds seed..seed+K-1, merged into one wider MLP
 
 
 @dataclass
@@ -92,6 +100,23 @@ def repository_examples(root: Path, settings: RankerSettings, log: Callable[[str
     right = sum(e.has_answer for e in examples)
     log(f"{root}: {len(cases)} holes in {len(held)} held-out files, {right} with the answer among the candidates")
     return examples, len(cases)
+
+
+def merge_ensemble(models: list) -> "torch.nn.Sequential":
+    """One MLP whose score is the mean of ``models``' scores (each Linear-ReLU-Linear): the hidden
+    units side by side, each member's output weights divided by their number."""
+    import torch
+
+    k = len(models)
+    firsts, lasts = [m[0] for m in models], [m[2] for m in models]
+    merged = torch.nn.Sequential(torch.nn.Linear(firsts[0].in_features, sum(f.out_features for f in firsts)),
+                                 torch.nn.ReLU(), torch.nn.Linear(sum(f.out_features for f in firsts), 1))
+    with torch.no_grad():
+        merged[0].weight.copy_(torch.cat([f.weight for f in firsts]))
+        merged[0].bias.copy_(torch.cat([f.bias for f in firsts]))
+        merged[2].weight.copy_(torch.cat([l.weight for l in lasts], dim=1) / k)
+        merged[2].bias.copy_(sum(l.bias for l in lasts) / k)
+    return merged.eval()
 
 
 def _collate(batch):
@@ -149,11 +174,15 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
 
     check_model_target(out_dir)
     started = time.perf_counter()
+    cut = len(roots) - max(1, min(settings.validate_repos, len(roots) - 1)) if len(roots) > 1 else 1
     per_repo, holes = {}, {}
-    for root in roots:
-        per_repo[root], holes[root] = repository_examples(root, settings, log)
+    for i, root in enumerate(roots):
+        per_repo[root], holes[root] = [], 0
+        for seed in range(settings.seed, settings.seed + (settings.seeds if i < cut else 1)):
+            examples, cut_holes = repository_examples(root, replace(settings, seed=seed), log)
+            per_repo[root] += examples
+            holes[root] += cut_holes
     if len(roots) > 1:
-        cut = len(roots) - max(1, min(settings.validate_repos, len(roots) - 1))
         val = [e for r in roots[cut:] for e in per_repo[r]]
         train_set = [e for r in roots[:cut] for e in per_repo[r]]
         split = (f"by repository: trained on {', '.join(r.name for r in roots[:cut])}; "
@@ -170,7 +199,6 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
     if not trainable or not answerable:
         raise ValueError("too few holes whose answer is among the candidates to train on "
                          f"({trainable} to train, {len(answerable)} to validate); give more or larger repositories")
-    torch.manual_seed(settings.seed)
     hidden = settings.hidden
     if base is not None:
         from codeintel.models.registry import load_state
@@ -181,15 +209,22 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
             hidden = Ranker.load(base).layers[0][0].shape[0]     # also checks its features are these
         except ValueError as exc:
             raise ValueError(f"{base}: {exc}; use --from-scratch") from None
-    model = torch.nn.Sequential(torch.nn.Linear(len(FEATURES), hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
-    if base is not None:
-        model.load_state_dict(load_state(base))
-    model.eval()
-    start_top1 = _top1(model, val)
-    config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr, weight_decay=1e-4,
-                         patience=settings.patience, seed=settings.seed, warmup_ratio=0.05)
-    result = train(model, train_set, val, _collate, make_loss(settings.es_weight), config, progress=progress, resume=False)
-    model.eval()
+    members, val_losses, start_top1 = [], [], None
+    for seed in range(settings.seed, settings.seed + (1 if base is not None else settings.ensemble)):
+        torch.manual_seed(seed)
+        model = torch.nn.Sequential(torch.nn.Linear(len(FEATURES), hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
+        if base is not None:
+            model.load_state_dict(load_state(base))
+            model.eval()
+            start_top1 = _top1(model, val)
+        config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr, weight_decay=1e-4,
+                             patience=settings.patience, seed=seed, warmup_ratio=0.05)
+        result = train(model, train_set, val, _collate, make_loss(settings.es_weight), config, progress=progress, resume=False)
+        members.append(model.eval())
+        val_losses.append(float(result.best_val_loss))
+        log(f"ranker {len(members)}: validation top-1 {_top1(model, val):.1%}, loss {val_losses[-1]:.4f}")
+    model = members[0] if len(members) == 1 else merge_ensemble(members)
+    hidden = model[0].out_features
     kept_base = False
     if base is not None and _top1(model, val) < start_top1:
         model.load_state_dict(load_state(base))      # never worse on this repository than what it replaces
@@ -211,7 +246,7 @@ def train_ranker(roots: list[Path], out_dir: Path, settings: RankerSettings = Ra
                      split=split, counts={"train": len(train_set), "val": len(val)}, metrics=metrics,
                      seconds=round(time.perf_counter() - started, 1), command=command,
                      settings={k: getattr(settings, k) for k in settings.__dataclass_fields__},
-                     best_val_loss=round(float(result.best_val_loss), 4),
+                     best_val_loss=round(sum(val_losses) / len(val_losses), 4),
                      fine_tuned_from=str(base) if base is not None else None, kept_base_weights=kept_base)
     layer_config = {"kind": "mlp-ranker", "features": list(FEATURES), "layers": ["0", "2"], "hidden": hidden}
     save_model(out_dir, model, layer_config, meta)
