@@ -109,8 +109,8 @@ def merge_ensemble(models: list) -> "torch.nn.Sequential":
 
     k = len(models)
     firsts, lasts = [m[0] for m in models], [m[2] for m in models]
-    merged = torch.nn.Sequential(torch.nn.Linear(firsts[0].in_features, sum(f.out_features for f in firsts)),
-                                 torch.nn.ReLU(), torch.nn.Linear(sum(f.out_features for f in firsts), 1))
+    width = sum(f.out_features for f in firsts)
+    merged = torch.nn.Sequential(torch.nn.Linear(firsts[0].in_features, width), torch.nn.ReLU(), torch.nn.Linear(width, 1))
     with torch.no_grad():
         merged[0].weight.copy_(torch.cat([f.weight for f in firsts]))
         merged[0].bias.copy_(torch.cat([f.bias for f in firsts]))
