@@ -483,22 +483,34 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
               help="Tokens before the cursor repeated in every passage.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--corpus-name", default=None, help="Name the corpus in the data card (e.g. 'CPython 3.11.7 Lib').")
+@click.option("--judge-cases", default=100, show_default=True, type=click.IntRange(1, 10000),
+              help="Rest-of-line holes in the validation files on which the new model must be at least as good "
+                   "as what completion answers now before it replaces it.")
+@click.option("--keep-anyway", is_flag=True,
+              help="Install the new model even when it is behind what completion answers now.")
 @json_option
 @needs_torch
 def train_completion_cmd(repo, output, from_scratch, size, vocab_size, per_file, max_examples, epochs, batch_size,
                          lr, max_steps, eval_every, patience, passages, passage_len, context_len, seed, corpus_name,
-                         as_json):
-    """Fine-tune (or train) the completion model on holes cut from this repository's own files."""
+                         judge_cases, keep_anyway, as_json):
+    """Fine-tune (or train) the completion model on holes cut from this repository's own files.
+
+    The new model takes over only if, on holes cut in the validation files, it is at least as
+    good as what completion answers now; otherwise it is kept in completion.rejected/."""
     from .completion.fid import FidSettings
+    from .completion.ranker import load_ranker
     from .completion.train import TrainSettings, train_completion
     from .models.registry import active_model, find_repo_root, repo_model_dir
 
     root = Path(repo) if repo else (find_repo_root(Path.cwd()) or Path.cwd())
-    base = None if from_scratch else active_model("completion", root)
-    out_dir = Path(output) if output else repo_model_dir(root, "completion")
+    current = active_model("completion", root)
+    base = None if from_scratch else current
+    active_dir = repo_model_dir(root, "completion")
+    out_dir = Path(output) if output else active_dir
+    gated = not keep_anyway and out_dir.resolve() == active_dir.resolve()
     settings = TrainSettings(size=size, vocab_size=vocab_size, per_file=per_file, max_examples=max_examples,
                              epochs=epochs, batch_size=batch_size, lr=lr, max_steps=max_steps,
-                             eval_every=eval_every, patience=patience, seed=seed)
+                             eval_every=eval_every, patience=patience, seed=seed, gate_cases=judge_cases)
     with _open_store(str(root)) as store:
         files = store.stats()["files"].get("ok", 0) + store.stats()["files"].get("partial", 0)
         corpora = [{"name": corpus_name or str(root.resolve()), "indexed_files": files}]
@@ -506,7 +518,7 @@ def train_completion_cmd(repo, output, from_scratch, size, vocab_size, per_file,
             summary = train_completion(store, out_dir, settings, FidSettings(passages=passages, passage_len=passage_len,
                                                                     context_len=min(context_len, passage_len // 2),
                                                                     budget=passage_len),
-                                       base=base,
+                                       base=base, current=current, ranker=load_ranker(root)[0], gated=gated,
                                        corpora=corpora, command=" ".join(["codeintel", *sys.argv[1:]]),
                                        progress=not as_json and sys.stderr.isatty(),
                                        log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)))
@@ -519,6 +531,21 @@ def train_completion_cmd(repo, output, from_scratch, size, vocab_size, per_file,
         click.echo(f"trained {summary['model']} in {summary['seconds']}s ({summary['steps']} steps, best "
                    f"validation loss {summary['best_val_loss']:.4f})"
                    + (f", fine-tuned from {base.path}" if base is not None else ""))
+        click.echo(_verdict_line(summary["judged"]))
+        if not summary["installed"]:
+            click.echo(f"not installed: completion keeps answering as before; --keep-anyway installs it in {active_dir}")
+
+
+def _verdict_line(verdict: dict) -> str:
+    """One line: the new completion model against its rivals on the validation holes."""
+    from .completion.train import RIVALS
+
+    if not verdict["cases"]:
+        return verdict["why"]
+    figures = ", ".join(f"{RIVALS.get(name, name)} {m['exact_match']:.3f} / {m['edit_similarity']:.3f}"
+                        for name, m in verdict.items() if isinstance(m, dict))
+    return (f"on {verdict['cases']} rest-of-line holes of the validation files (exact match / edit similarity): "
+            f"{figures}: {verdict['why']}")
 
 
 def _package_version(root: Path) -> Optional[str]:

@@ -83,16 +83,39 @@ def test_fusion_in_decoder_encodes_passages_separately_and_learns():
     assert greedy[0, 1:4].tolist() == [7, 8, 9]                            # it learned the first target
 
 
-def test_train_completion_saves_a_model_that_complete_uses(fixture_repo, tmp_path):
+def test_train_completion_installs_a_model_only_when_it_is_not_behind(fixture_repo, tmp_path):
     env = {"CODEINTEL_BUILTIN_MODELS": str(tmp_path / "no-builtin")}
-    summary = cli_json("train", "completion", "--repo", fixture_repo, "--from-scratch", "--size", "tiny",
-                       "--vocab-size", "400", "--per-file", "6", "--max-examples", "40", "--epochs", "2",
-                       "--passages", "3", env=env, timeout=300)
+    args = ["train", "completion", "--repo", fixture_repo, "--from-scratch", "--size", "tiny", "--vocab-size", "400",
+            "--per-file", "6", "--max-examples", "40", "--epochs", "2", "--passages", "3", "--judge-cases", "30"]
     model_dir = fixture_repo / ".codeintel" / "models" / "completion"
-    assert Path(summary["model"]) == model_dir and summary["steps"] >= 2
+    rejected = model_dir.parent / "completion.rejected"
+    # a tiny model after 40 holes does not improve on the matcher's answer: kept aside
+    summary = cli_json(*args, env=env, timeout=300)
+    verdict = summary["judged"]
+    assert verdict["cases"] > 0 and set(verdict) >= {"model", "in_file_proposals"}    # no ranker: the matcher's order
+    new, rival = verdict["model"], verdict["in_file_proposals"]
+    # what completion would answer with it (its text, or the matcher's when it says nothing) must
+    # be at least as good as the matcher's and better in one of the two
+    assert verdict["passed"] == (new["exact_match"] >= rival["exact_match"]
+                                 and new["edit_similarity"] >= rival["edit_similarity"] and new != rival)
+    assert not verdict["passed"] and not summary["installed"]
+    assert Path(summary["model"]) == rejected and not model_dir.exists()
+    meta = json.loads((rejected / "meta.json").read_text())
+    assert meta["metrics"]["validation_rest_of_line"] == verdict and meta["counts"]["train"] > 0
+    listed = cli_json("models", "--repo", fixture_repo, env=env)
+    completion = next(f for f in listed["features"] if f["feature"] == "completion")
+    assert completion["active"] is None
+    data = cli_json("complete", f"{fixture_repo}/pkg/square.py:10:16", env=env)
+    assert {s["source"] for s in data["suggestions"]} <= {"fallback:retrieval", "fallback:identifiers"}
+    proc = cli(*args, env=env, timeout=300)
+    assert "not installed" in proc.stdout and "--keep-anyway" in proc.stdout
+    assert ("behind the matcher's continuation" in proc.stdout) != ("no better than the matcher's continuation" in proc.stdout)
+    # --keep-anyway installs it; completion then uses it
+    summary = cli_json(*args, "--keep-anyway", env=env, timeout=300)
+    assert summary["installed"] and Path(summary["model"]) == model_dir
     assert {"model.safetensors", "config.json", "meta.json", "tokenizer.json"} <= {p.name for p in model_dir.iterdir()}
     meta = json.loads((model_dir / "meta.json").read_text())
-    assert meta["counts"]["train"] > 0 and meta["training"]["fine_tuned_from"] is None and "best_val_loss" in meta["metrics"]
+    assert meta["training"]["fine_tuned_from"] is None and "best_val_loss" in meta["metrics"]
     listed = cli_json("models", "--repo", fixture_repo, env=env)
     completion = next(f for f in listed["features"] if f["feature"] == "completion")
     assert completion["active"]["source"] == "repository"
@@ -103,11 +126,47 @@ def test_train_completion_saves_a_model_that_complete_uses(fixture_repo, tmp_pat
     assert sources <= {"repository-model", "fallback:retrieval", "fallback:identifiers"}
     if "repository-model" not in sources:
         assert "suggested nothing" in data["suggestions"][0]["detail"]
-    # fine-tuning starts from the active model
+    # fine-tuning starts from the active model, and is judged against it too; --output saves
+    # wherever the verdict falls
     again = cli_json("train", "completion", "--repo", fixture_repo, "--per-file", "2", "--max-examples", "8",
-                     "--epochs", "1", "--output", tmp_path / "tuned", env=env, timeout=300)
+                     "--epochs", "1", "--judge-cases", "10", "--output", tmp_path / "tuned", env=env, timeout=300)
+    assert Path(again["model"]) == tmp_path / "tuned" and again["installed"]
+    assert "current_model" in again["judged"]
     tuned = json.loads((Path(again["model"]) / "meta.json").read_text())
     assert tuned["training"]["fine_tuned_from"] == str(model_dir)
+
+
+class _Writes:
+    """A completion model for ``judge``: writes what ``answer(rest of the line)`` returns."""
+
+    def __init__(self, held, answer):
+        self.held, self.answer = held, answer
+
+    def predict(self, cursor, proposals, n=1, max_new_tokens=None):
+        rest = self.held[cursor.rel_path][len(cursor.prefix):].split("\n", 1)[0].rstrip()
+        return [(self.answer(rest), 1.0)]
+
+
+def test_judge_installs_only_what_improves_on_the_answer_completion_gives_now():
+    from codeintel.completion.train import judge
+
+    held = {p: t for p, t in FILES.items() if p == "pkg/square.py"}
+    context = {p: t for p, t in FILES.items() if p not in held}
+
+    def verdict(answer, current=None):
+        return judge(_Writes(held, answer), current and _Writes(held, current), None, context, held, 20, 0)
+
+    right = verdict(lambda rest: rest)
+    assert right["passed"] and right["cases"] > 0 and right["model"]["exact_match"] == 1.0
+    assert right["in_file_proposals"]["exact_match"] < 1.0
+    # silent: completion answers as without it, only slower
+    silent = verdict(lambda rest: "")
+    assert not silent["passed"] and silent["model"] == silent["in_file_proposals"] and "no better" in silent["why"]
+    wrong = verdict(lambda rest: "zzz_not_it")
+    assert not wrong["passed"] and wrong["why"] == "behind the matcher's continuation"
+    # a model right on half the holes is behind a current model right on all of them
+    half = verdict(lambda rest: rest if len(rest) % 2 else "zzz", current=lambda rest: rest)
+    assert half["current_model"]["exact_match"] == 1.0 and not half["passed"] and "current model" in half["why"]
 
 
 def test_eval_completion_reports_every_predictor_on_the_same_cases(fixture_repo, tmp_path):

@@ -285,6 +285,33 @@ def evaluate_cases(cases: list[Case], context_dir: Path, *, model=None, keep_pre
     return report
 
 
+def evaluate_texts(context: dict[str, str], held: dict[str, str], *, per_file: int = 5, max_cases: int = 100,
+                   seed: int = 0, model=None, ranker=None, keep_predictions: bool = False) -> tuple[Report, list[Case]]:
+    """Cases cut in ``held`` (path -> text), the context index built in a temporary folder from
+    ``context`` (the other files, path -> text): for callers that hold a repository's files as
+    texts (a store) rather than as a work tree."""
+    from indexer.pipeline import index_repository
+
+    from codeintel.store import Store, store_path
+
+    rng = random.Random(seed)
+    cases = cut_cases(held, per_file, rng)
+    if len(cases) > max_cases:
+        cases = sorted(rng.sample(cases, max_cases), key=lambda c: c.id)
+    with tempfile.TemporaryDirectory(prefix="codeintel-eval-") as tmp:
+        root = Path(tmp) / "context"
+        root.mkdir()
+        for rel, text in context.items():
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        index_repository(root, history=False, workers=1)
+        with Store.open(store_path(root), create=False) as store:
+            mark_cross_file(cases, store)
+            report = run_predictors(cases, store, model, keep_predictions, ranker=ranker)
+    return report, cases
+
+
 def write_case_file(path: Path, cases: list[Case]) -> None:
     write_jsonl(path, (case.to_json() for case in cases))
 
@@ -299,5 +326,5 @@ def report_dict(report: Report, **extra) -> dict:
     return data
 
 
-__all__ = ["Case", "Report", "cut_cases", "read_cases", "evaluate_repository", "evaluate_cases", "score",
+__all__ = ["Case", "Report", "cut_cases", "read_cases", "evaluate_repository", "evaluate_cases", "evaluate_texts", "score",
            "edit_similarity", "identifier_f1", "levenshtein"]

@@ -6,7 +6,15 @@ proposals with its own file left out, and trains with the shared loop
 (``codeintel.models.training``: seeded, resumable from ``<out>.checkpoints``, early stopping).
 It starts from the active completion model (the built-in one, or an earlier repository model),
 reusing its tokenizer, unless ``from_scratch`` (then a BPE tokenizer is trained on the files).
-The result goes to the model registry with a data card.
+
+A trained model replaces what completion answers only if it is at least as good (``judge``):
+after training, rest-of-line holes cut in the validation files are completed as ``complete()``
+would with the new model, without a model (the ranked candidates, or the matcher's order
+without a ranker) and with the model completion uses now, if any, all with a context index of
+the other files (``evaluate.evaluate_texts``). When the new model is behind in exact match or
+edit similarity, or no better than the model-free answer, it is saved beside the active place
+(``<out>.rejected``) instead, and the figures say why. The result goes to the model registry
+with a data card holding them.
 """
 from __future__ import annotations
 
@@ -34,6 +42,7 @@ class TrainSettings:
     patience: int = 2
     seed: int = 0
     threads: int = 0        # torch threads (0 = torch's default)
+    gate_cases: int = 100   # rest-of-line holes in the validation files the trained model is judged on
 
 
 def _files_from_store(store, max_bytes: int = 400_000) -> dict[str, str]:
@@ -45,10 +54,66 @@ def _files_from_store(store, max_bytes: int = 400_000) -> dict[str, str]:
     return files
 
 
+RIVALS = {"model": "the new model", "ranked": "the ranked candidates", "in_file_proposals": "the matcher's continuation",
+          "current_model": "the current model"}      # what ``judge`` compares, in words
+
+
+def rejected_dir(out_dir: Path) -> Path:
+    """Where a trained model that lost to the current answer is kept."""
+    return out_dir.parent / (out_dir.name + ".rejected")
+
+
+def judge(model_predictor, current_predictor, ranker, context: dict[str, str], held: dict[str, str],
+          cases: int, seed: int) -> dict:
+    """What completion would answer with the new model (its text, or the model-free answer when
+    it says nothing, as ``complete()`` does) against what it answers now: without a model (the
+    ranked candidates, or the matcher's continuation without ``ranker``) and with
+    ``current_predictor`` (the model it uses now, when there is one), on the same rest-of-line
+    holes cut in ``held``. It passes when it is at least as good as every rival in exact match
+    and in edit similarity, and better than the model-free answer in one of them (a model
+    that changes nothing would only cost time)."""
+    from .evaluate import evaluate_texts, score
+
+    per_file = max(1, -(-cases // max(1, len(held))))       # enough holes per file for ``cases`` in all
+    report, cut = evaluate_texts(context, held, per_file=per_file, max_cases=cases, seed=seed,
+                                 model=model_predictor, ranker=ranker, keep_predictions=True)
+    if not cut:
+        return {"cases": 0, "passed": True, "why": "no validation holes to judge on"}
+    fallback = "ranked" if ranker is not None else "in_file_proposals"
+    rows = report.predictions
+
+    def figures(texts: list[str]) -> dict:
+        scores = [score(t, r["target"]) for t, r in zip(texts, rows)]
+        return {k: round(sum(x[k] for x in scores) / len(scores), 4) for k in ("exact_match", "edit_similarity")}
+
+    def answered(texts: list[str]) -> list[str]:
+        return [t if t.strip() else r[fallback] for t, r in zip(texts, rows)]
+
+    new = figures(answered([r["model"] for r in rows]))
+    rivals = {fallback: figures([r[fallback] for r in rows])}
+    if current_predictor is not None:
+        current_report, _ = evaluate_texts(context, held, per_file=per_file, max_cases=cases, seed=seed,
+                                           model=current_predictor, keep_predictions=True)
+        by_id = {r["id"]: r["model"] for r in current_report.predictions}
+        rivals["current_model"] = figures(answered([by_id.get(r["id"], "") for r in rows]))
+    losses = [name for name, m in rivals.items()
+              if new["exact_match"] < m["exact_match"] or new["edit_similarity"] < m["edit_similarity"]]
+    if not losses and new == rivals[fallback]:
+        return {"cases": len(cut), "model": new, **rivals, "passed": False,
+                "why": f"no better than {RIVALS[fallback]} (only slower)"}
+    return {"cases": len(cut), "model": new, **rivals, "passed": not losses,
+            "why": f"behind {' and '.join(RIVALS[n] for n in losses)}" if losses
+            else "at least as good as what completion answers now"}
+
+
 def train_completion(store, out_dir: Path, settings: TrainSettings, fid: FidSettings = FidSettings(), *,
-                     base=None, corpora: Optional[list] = None, command: str = "",
-                     progress: bool = False, log: Callable[[str], None] = lambda _: None) -> dict:
-    """Train (or fine-tune ``base``, a registry ModelInfo) and save to ``out_dir``; returns a summary."""
+                     base=None, current=None, corpora: Optional[list] = None, command: str = "",
+                     ranker=None, gated: bool = True, progress: bool = False,
+                     log: Callable[[str], None] = lambda _: None) -> dict:
+    """Train (or fine-tune ``base``, a registry ModelInfo) and save to ``out_dir``, or, when
+    ``gated`` and it loses to what completion answers now (``judge``: ``current`` is the active
+    completion model, ``ranker`` the active completion ranker), to ``rejected_dir(out_dir)``;
+    returns a summary."""
     import torch
 
     from codeintel.models.fid import build_fid, fid_from_config
@@ -101,19 +166,35 @@ def train_completion(store, out_dir: Path, settings: TrainSettings, fid: FidSett
                                checkpoint_dir=out_dir.parent / (out_dir.name + ".checkpoints"), device="cpu"),
                    progress=progress)
     config["completion"] = asdict(fid)
+    from .fid import FidPredictor, load_predictor
+
+    log(f"judging the model on {settings.gate_cases} rest-of-line holes of the validation files")
+    previous = None
+    if current is not None:
+        try:
+            previous = load_predictor(current)
+        except (OSError, ValueError, RuntimeError) as exc:      # a broken model is no rival
+            log(f"the current completion model at {current.path} cannot be loaded ({exc}); not judged against it")
+    context = {p: t for p in store.indexed_paths() if p not in val_paths
+               for t in [(store.file_content(p) or b"").decode("utf-8", "replace")] if t}
+    verdict = judge(FidPredictor(model, tokenizer, fid), previous, ranker, context, val_files,
+                    settings.gate_cases, settings.seed)
+    installed = verdict["passed"] or not gated
+    target = out_dir if installed else rejected_dir(out_dir)
     meta = make_meta(
         corpora=corpora or [{"name": "repository", "files": len(files),
                              "bytes": sum(len(t.encode()) for t in files.values())}],
         counts={"train_files": len(train_files), "val_files": len(val_files), "train": len(train_ex),
                 "val": len(val_ex)},
         split=f"by file: {len(val_files)} of {len(files)} files (seed {settings.seed}) for validation",
-        metrics={"best_val_loss": round(result.best_val_loss, 4)},
+        metrics={"validation_rest_of_line": verdict, "best_val_loss": round(result.best_val_loss, 4)},
         seconds=round(time.monotonic() - started, 1),
         training={**asdict(settings), "steps": result.steps, "best_step": result.best_step,
                   "stopped_early": result.stopped_early, "prepare_seconds": round(prep_seconds, 1),
                   "train_seconds": round(result.seconds, 1),
                   "fine_tuned_from": str(base.path) if base is not None else None},
         command=command)
-    save_model(out_dir, model, config, meta, tokenizer=tokenizer)
-    return {"model": str(out_dir), "steps": result.steps, "best_val_loss": result.best_val_loss,
-            "seconds": meta["seconds"], "counts": meta["counts"], "history": result.history}
+    save_model(target, model, config, meta, tokenizer=tokenizer)
+    return {"model": str(target), "installed": installed, "judged": verdict, "steps": result.steps,
+            "best_val_loss": result.best_val_loss, "seconds": meta["seconds"], "counts": meta["counts"],
+            "history": result.history}
