@@ -508,6 +508,10 @@ def train_completion_cmd(repo, output, from_scratch, size, vocab_size, per_file,
     active_dir = repo_model_dir(root, "completion")
     out_dir = Path(output) if output else active_dir
     gated = not keep_anyway and out_dir.resolve() == active_dir.resolve()
+    if current is None and not as_json:
+        click.echo("no completion model to start from: a model trained from scratch on one repository rarely "
+                   "beats the ranked candidates (it is judged before it is installed); "
+                   "`codeintel train completion-ranker` adapts the ranker to this repository in minutes", err=True)
     settings = TrainSettings(size=size, vocab_size=vocab_size, per_file=per_file, max_examples=max_examples,
                              epochs=epochs, batch_size=batch_size, lr=lr, max_steps=max_steps,
                              eval_every=eval_every, patience=patience, seed=seed, gate_cases=judge_cases)

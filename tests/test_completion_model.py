@@ -83,7 +83,7 @@ def test_fusion_in_decoder_encodes_passages_separately_and_learns():
     assert greedy[0, 1:4].tolist() == [7, 8, 9]                            # it learned the first target
 
 
-def test_train_completion_installs_a_model_only_when_it_is_not_behind(fixture_repo, tmp_path):
+def test_train_completion_installs_a_model_only_when_it_is_not_behind(fixture_repo, tmp_path, monkeypatch):
     env = {"CODEINTEL_BUILTIN_MODELS": str(tmp_path / "no-builtin")}
     args = ["train", "completion", "--repo", fixture_repo, "--from-scratch", "--size", "tiny", "--vocab-size", "400",
             "--per-file", "6", "--max-examples", "40", "--epochs", "2", "--passages", "3", "--judge-cases", "30"]
@@ -109,8 +109,16 @@ def test_train_completion_installs_a_model_only_when_it_is_not_behind(fixture_re
     assert {s["source"] for s in data["suggestions"]} <= {"fallback:retrieval", "fallback:identifiers"}
     proc = cli(*args, env=env, timeout=300)
     assert "not installed" in proc.stdout and "--keep-anyway" in proc.stdout
+    assert "no completion model to start from" in proc.stderr and "train completion-ranker" in proc.stderr
     assert ("behind the matcher's continuation" in proc.stdout) != ("no better than the matcher's continuation" in proc.stdout)
-    # --keep-anyway installs it; completion then uses it
+    # --keep-anyway installs it; completion then uses it, also in a session (the server's) that
+    # was answering without it
+    from codeintel.completion import complete
+
+    monkeypatch.setenv("CODEINTEL_BUILTIN_MODELS", env["CODEINTEL_BUILTIN_MODELS"])
+    text = (fixture_repo / "pkg/square.py").read_text()
+    before = complete(fixture_repo, "pkg/square.py", text, 10, 15)
+    assert before and all(s.source.startswith("fallback") for s in before)
     summary = cli_json(*args, "--keep-anyway", env=env, timeout=300)
     assert summary["installed"] and Path(summary["model"]) == model_dir
     assert {"model.safetensors", "config.json", "meta.json", "tokenizer.json"} <= {p.name for p in model_dir.iterdir()}
@@ -119,6 +127,8 @@ def test_train_completion_installs_a_model_only_when_it_is_not_behind(fixture_re
     listed = cli_json("models", "--repo", fixture_repo, env=env)
     completion = next(f for f in listed["features"] if f["feature"] == "completion")
     assert completion["active"]["source"] == "repository"
+    after = complete(fixture_repo, "pkg/square.py", text, 10, 15)
+    assert "repository-model" in {s.source for s in after} or "suggested nothing" in after[0].detail
     data = cli_json("complete", f"{fixture_repo}/pkg/square.py:10:16", env=env)
     sources = {s["source"] for s in data["suggestions"]}
     # an untrained model may well say nothing useful; whatever it says comes from the model or the

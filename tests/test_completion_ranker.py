@@ -4,6 +4,7 @@ eval using it."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -144,6 +145,13 @@ def test_complete_and_eval_use_the_active_ranker(trained, tmp_path, monkeypatch)
     found = complete(repo, "mod_3_0.py", text, line, len("    items = request.fe"))
     assert found and found[0].source == "ranker" and "built-in ranker" in found[0].detail
     assert found[0].text == "tch(limit=limit, offset=0)"
+    # a ranker trained on the repository while this session lives (the server's) is used by the
+    # next request, and removing it brings back the built-in one
+    cli("train", "completion-ranker", "--repo", repo, "--max-cases", "60", "--epochs", "2", check=0)
+    found = complete(repo, "mod_3_0.py", text, line, len("    items = request.fe"))
+    assert found and found[0].source == "ranker" and "repository ranker" in found[0].detail
+    shutil.rmtree(repo / ".codeintel" / "models" / "completion-ranker")
+    assert "built-in ranker" in complete(repo, "mod_3_0.py", text, line, len("    items = request.fe"))[0].detail
     report = json.loads(cli("eval", "completion", "--repo", repo, "--holdout", "0.2", "--max-cases", "20",
                             "--ranker", trained, "--no-model", check=0).stdout)
     assert report["ranker"] == str(trained)

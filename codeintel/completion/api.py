@@ -20,7 +20,9 @@ then identifiers extending the word at the cursor (``fallback:identifiers``).
 
 Per repository root one ``_Session`` caches the loaded model, the dense index and one store
 connection per thread; sessions and model loading are guarded by locks, so worker threads
-may call ``complete`` concurrently. ``cancelled()`` is polled between steps; a cancelled
+may call ``complete`` concurrently. A model or ranker trained (or removed) while the session
+lives, by ``codeintel train`` in a terminal or from the editor, is picked up by the next
+request: the cache is keyed by the model folders' weights files (``model_stamp``). ``cancelled()`` is polled between steps; a cancelled
 request returns [].
 """
 from __future__ import annotations
@@ -55,6 +57,22 @@ class _Cancelled(Exception):
     pass
 
 
+def model_stamp(root: Path, feature: str) -> tuple:
+    """What identifies the models ``feature`` could use for ``root`` now: the repository's and
+    the built-in weights files (identity, size and time; None where absent). Saving replaces a
+    model folder whole, so a new model changes it; a few stat calls per request."""
+    from codeintel.models.registry import WEIGHTS, builtin_dir, repo_model_dir
+
+    out = []
+    for folder in (repo_model_dir(root, feature), builtin_dir(feature)):
+        try:
+            st = (folder / WEIGHTS).stat()
+            out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
 class _Session:
     """What is loaded for one repository root."""
 
@@ -67,6 +85,7 @@ class _Session:
         self.built: dict = {}          # key -> (value, index stamp it was built for)
         self.building: set = set()
         self._ranker = None
+        self._ranker_stamp = None
 
     def store(self):
         """This thread's connection to the index (None without one)."""
@@ -134,22 +153,28 @@ class _Session:
 
     def ranker(self):
         """The active completion ranker, loaded once: (ranker or None, why not)."""
-        with self.lock:
-            if self._ranker is None:
-                from .ranker import load_ranker
+        from .ranker import FEATURE, load_ranker
 
-                self._ranker = load_ranker(self.root)
+        stamp = model_stamp(self.root, FEATURE)
+        with self.lock:
+            if self._ranker is None or stamp != self._ranker_stamp:
+                self._ranker, self._ranker_stamp = load_ranker(self.root), stamp
             return self._ranker
 
     def backend(self, settings: CompletionSettings):
         """The loaded backend for ``settings``, or (None, why not)."""
-        key = (settings.backend, settings.model_path, settings.url, settings.model, settings.api_key_env,
-               settings.timeout)
+        chosen = (settings.backend, settings.model_path, settings.url, settings.model, settings.api_key_env,
+                  settings.timeout)
+        # the registry's model: whichever is there now
+        key = chosen + (model_stamp(self.root, "completion") if settings.backend not in ("hf", "http") else ())
         with self.lock:
             if key in self.backends:
                 return self.backends[key], None
             if key in self.failures:
                 return None, self.failures[key]
+            for cache in (self.backends, self.failures):      # what the same settings loaded before
+                for old in [k for k in cache if k[:len(chosen)] == chosen]:
+                    del cache[old]
             try:
                 backend, why = _load_backend(self.root, settings)
             except Exception as exc:   # noqa: BLE001 - a broken model never breaks completion
