@@ -113,7 +113,7 @@ def did_change(ls: CodeintelServer, params: lsp.DidChangeTextDocumentParams):
         return
     doc.apply_changes(params.content_changes, params.text_document.version, ls.encoding,
                       ls.settings_for(doc.folder).max_file_size)
-    ls._resolutions.pop((doc.uri, doc.version), None)
+    ls._resolutions = {k: v for k, v in ls._resolutions.items() if k[:2] != (doc.uri, doc.version)}
     ls.schedule_refresh(doc)
 
 
@@ -325,11 +325,13 @@ async def inline_completion(ls: CodeintelServer, params: lsp.InlineCompletionPar
 
 # -------------------------------------------------------------------- merge conflicts
 async def _resolution(ls: CodeintelServer, doc: OpenDocument):
-    key = (doc.uri, doc.version)
+    from codeintel.models.registry import model_stamp
+
+    root = doc.folder.root if doc.folder else None
+    key = (doc.uri, doc.version, model_stamp(root, "merge"))     # a newly trained model resolves again
     if key in ls._resolutions:
         return ls._resolutions[key]
     text = doc.data.decode("utf-8", "surrogateescape")
-    root = doc.folder.root if doc.folder else None
     threshold = ls.settings_for(doc.folder).merge_threshold
     event = threading.Event()
     try:

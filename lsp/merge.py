@@ -47,16 +47,21 @@ class Resolution:
 
 
 class MergeResolvers:
-    """The merge model of each repository, loaded once (lazily: only when a file conflicts)."""
+    """The merge model of each repository, loaded lazily (only when a file conflicts) and again
+    when another one is trained (``registry.model_stamp``)."""
 
     def __init__(self):
-        self._by_root: dict[Optional[Path], object] = {}
+        self._by_root: dict[Optional[Path], tuple] = {}
 
     def get(self, root: Optional[Path]):
-        if root not in self._by_root:
+        from codeintel.models.registry import model_stamp
+
+        stamp = model_stamp(root, "merge")
+        cached = self._by_root.get(root)
+        if cached is None or cached[0] != stamp:
             from codeintel.merge.resolver import Resolver
-            self._by_root[root] = Resolver(root)
-        return self._by_root[root]
+            cached = self._by_root[root] = (stamp, Resolver(root))
+        return cached[1]
 
 
 def resolve_document(uri: str, text: str, path: Optional[Path], root: Optional[Path], resolvers: MergeResolvers,

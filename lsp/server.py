@@ -165,7 +165,7 @@ class CodeintelServer(LanguageServer):
         self.propagations = Propagations(on_run=self._propagation_ran)
         self._findings_loop: Optional[asyncio.AbstractEventLoop] = None   # where findings are published
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._resolutions: dict[tuple[str, Optional[int]], object] = {}
+        self._resolutions: dict[tuple, object] = {}   # (uri, version, merge model stamp) -> resolution
         self._folder_lock = threading.Lock()
 
     def stop_work(self) -> None:

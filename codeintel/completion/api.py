@@ -22,8 +22,8 @@ Per repository root one ``_Session`` caches the loaded model, the dense index an
 connection per thread; sessions and model loading are guarded by locks, so worker threads
 may call ``complete`` concurrently. A model or ranker trained (or removed) while the session
 lives, by ``codeintel train`` in a terminal or from the editor, is picked up by the next
-request: the cache is keyed by the model folders' weights files (``model_stamp``). ``cancelled()`` is polled between steps; a cancelled
-request returns [].
+request: the cache is keyed by the model folders' weights files (``registry.model_stamp``).
+``cancelled()`` is polled between steps; a cancelled request returns [].
 """
 from __future__ import annotations
 
@@ -55,22 +55,6 @@ class Suggestion:
 
 class _Cancelled(Exception):
     pass
-
-
-def model_stamp(root: Path, feature: str) -> tuple:
-    """What identifies the models ``feature`` could use for ``root`` now: the repository's and
-    the built-in weights files (identity, size and time; None where absent). Saving replaces a
-    model folder whole, so a new model changes it; a few stat calls per request."""
-    from codeintel.models.registry import WEIGHTS, builtin_dir, repo_model_dir
-
-    out = []
-    for folder in (repo_model_dir(root, feature), builtin_dir(feature)):
-        try:
-            st = (folder / WEIGHTS).stat()
-            out.append((st.st_ino, st.st_size, st.st_mtime_ns))
-        except OSError:
-            out.append(None)
-    return tuple(out)
 
 
 class _Session:
@@ -153,6 +137,8 @@ class _Session:
 
     def ranker(self):
         """The active completion ranker, loaded once: (ranker or None, why not)."""
+        from codeintel.models.registry import model_stamp
+
         from .ranker import FEATURE, load_ranker
 
         stamp = model_stamp(self.root, FEATURE)
@@ -163,6 +149,8 @@ class _Session:
 
     def backend(self, settings: CompletionSettings):
         """The loaded backend for ``settings``, or (None, why not)."""
+        from codeintel.models.registry import model_stamp
+
         chosen = (settings.backend, settings.model_path, settings.url, settings.model, settings.api_key_env,
                   settings.timeout)
         # the registry's model: whichever is there now

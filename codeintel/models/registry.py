@@ -181,6 +181,21 @@ def active_model(feature: str, repo_root: Optional[os.PathLike | str]) -> Option
     return None
 
 
+def model_stamp(repo_root: Optional[os.PathLike | str], feature: str) -> tuple:
+    """What identifies the models ``feature`` could use now: the repository's and the built-in
+    weights files (inode, size, time; None where absent). Saving replaces a model folder whole,
+    so a newly trained model changes it: a cache keyed by it reloads (a few stat calls)."""
+    out = []
+    folders = ([repo_model_dir(repo_root, feature)] if repo_root is not None else []) + [builtin_dir(feature)]
+    for folder in folders:
+        try:
+            st = (folder / WEIGHTS).stat()
+            out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
 def list_models(repo_root: Optional[os.PathLike | str], features=FEATURES) -> list[ModelInfo]:
     """Every model directory found for every feature (repository first), the active one marked,
     unusable ones with their ``problem``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -191,6 +192,12 @@ async def test_missing_merge_model_degrades_with_a_reason(tmp_path):
             line = (repo / "m.py").read_text().splitlines().index("=======")
             actions = await _code_actions(client, doc, line)
             assert "no merge model" in actions[0].disabled.reason
+            # a merge model saved in the repository while the server runs (what `codeintel train
+            # merge` writes; here the built-in one) is used by the next request, without a restart
+            import codeintel.models.registry as registry
+            shutil.copytree(Path(registry.__file__).parent / "builtin" / "merge", repo / ".codeintel" / "models" / "merge")
+            actions = await _code_actions(client, doc, line)
+            assert actions and "no merge model" not in (actions[0].disabled.reason if actions[0].disabled else "")
     finally:
         del os.environ["CODEINTEL_BUILTIN_MODELS"]
 
