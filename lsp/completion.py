@@ -96,11 +96,18 @@ def candidates(store, buffer, line: int, byte_col: int, root: Optional[Path], re
     out: list[Candidate] = []
     complete, why_not = model_complete()
     if complete is not None and root is not None and rel is not None:
+        from codeintel.completion.api import fit_to_rest
+
         text = buffer.data.decode("utf-8", "replace")
-        character = len(buffer.line_bytes(line)[:byte_col].decode("utf-8", "replace"))
+        raw = buffer.line_bytes(line)
+        character = len(raw[:byte_col].decode("utf-8", "replace"))
+        # the editor keeps what follows the cursor: suggestions (whole rests of the line) that end
+        # with it are inserted without it, and some may be dropped, so ask for more
+        rest = raw[byte_col:].decode("utf-8", "replace").rstrip("\r\n")
         try:
-            for s in complete(root, rel, text, line, character, n,
-                              settings=completion_settings(root, overrides), cancelled=cancelled):
+            found = complete(root, rel, text, line, character, 2 * n if rest.strip() else n,
+                             settings=completion_settings(root, overrides), cancelled=cancelled)
+            for s in fit_to_rest(found, rest)[:n]:
                 if s.text:
                     first = s.text.split("\n", 1)[0]
                     out.append(Candidate(s.text, first.strip() or s.text.strip(), s.source, float(s.score)))

@@ -60,6 +60,18 @@ def test_cursor_splits_the_buffer_and_rejects_bad_positions():
         Cursor.at("x.py", text, 0, 0)
 
 
+def test_suggestions_fit_the_text_after_the_cursor():
+    from codeintel.completion.api import Suggestion, fit_to_rest
+
+    found = [Suggestion("x", 0.5, "ranker", ""), Suggestion("name)", 0.3, "ranker", ""),
+             Suggestion(")", 0.1, "ranker", ""), Suggestion("f(a))  ", 0.05, "ranker", "")]
+    # the editor typed the closing bracket: what ends with it is offered without it, first
+    assert [s.text for s in fit_to_rest(found, ")")] == ["name", "f(a)", "x"]
+    assert fit_to_rest(found, ")")[0].score == 0.3
+    assert fit_to_rest(found, "") == found and fit_to_rest(found, "  ") == found
+    assert [s.text for s in fit_to_rest(found, ", b)")] == ["x", "name)", ")", "f(a))  "]
+
+
 def test_budgets_cut_at_token_counts():
     text = "\n".join(f"value_{i} = compute({i})" for i in range(50))
     head, tail = cut_head(text, 20), cut_tail(text, 20)

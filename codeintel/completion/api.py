@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -288,6 +288,27 @@ def complete(root, rel_path: str, text: str, line: int, character: int, n: int =
         return fallback_suggestions(cursor, proposals, n, why or "", ranker=ranker, ngram=ngram)
     except _Cancelled:
         return []
+
+
+def fit_to_rest(found: list[Suggestion], rest: str) -> list[Suggestion]:
+    """``complete()``'s suggestions (each the whole rest of the line) as text to insert at a cursor
+    that has text after it on its line (``rest``: the closing bracket or quote an editor typed
+    ahead, or code being edited in the middle), which an editor keeps. One that ends with that
+    text is offered without it (inserted, it makes the suggested line, not a doubled bracket) and
+    comes first; one that is only that text suggests nothing and is dropped; the others follow in
+    their order (inserted before the text, deleting nothing)."""
+    tail = rest.rstrip()
+    if not tail.strip():
+        return found
+    fits, others = [], []
+    for s in found:
+        text = s.text.rstrip()
+        if text.endswith(tail):
+            if text[:-len(tail)].strip():
+                fits.append(replace(s, text=text[:-len(tail)]))
+        else:
+            others.append(s)
+    return _dedupe(fits + others)
 
 
 def _ask(kind: str, model, cursor: Cursor, proposals, n: int, settings: CompletionSettings) -> list[Suggestion]:

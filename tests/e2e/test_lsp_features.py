@@ -91,6 +91,24 @@ async def test_inline_completion_is_advertised_and_answers(tmp_path):
             assert result.items[0].insert_text == "hape"   # the rest of the identifier
 
 
+async def test_inline_completion_keeps_the_bracket_the_editor_closed(tmp_path):
+    """The editor typed ")" ahead of the cursor: the suggested rest of the line is inserted
+    without the bracket it already has."""
+    if not _completion_module_present():
+        pytest.skip("the completion feature is not installed")
+    repo = make_repo(tmp_path)
+    async with lsp_session(repo) as client:
+        text = APP + "\n\ndef other():\n    ring = Circle()\n"
+        doc = open_doc(client, repo / "app.py", text)
+        here = position_of(text, "Circle()", offset=len("Circle("))
+        result = await client.text_document_inline_completion_async(lsp.InlineCompletionParams(
+            text_document=lsp.TextDocumentIdentifier(doc), position=here,
+            context=lsp.InlineCompletionContext(trigger_kind=lsp.InlineCompletionTriggerKind.Invoked)))
+        texts = [i.insert_text for i in result.items]
+        assert texts and texts[0] == "2.0", texts          # not "2.0)": the line reads Circle(2.0)
+        assert all(i.range.start == here == i.range.end for i in result.items)
+
+
 # ------------------------------------------------------------------------------ merge conflicts
 def _conflict_repo(tmp_path: Path) -> Path:
     repo = init_repo(tmp_path / "repo")
