@@ -136,7 +136,7 @@ class _Session:
                 self.building.discard(key)
 
     def ranker(self):
-        """The active completion ranker, loaded once: (ranker or None, why not)."""
+        """The active completion ranker, loaded again when its weights change: (ranker or None, why not)."""
         from codeintel.models.registry import model_stamp
 
         from .ranker import FEATURE, load_ranker
