@@ -35,6 +35,7 @@ test files / other files, and lines that use a name defined in another file of t
 """
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import tempfile
@@ -285,19 +286,24 @@ def evaluate_cases(cases: list[Case], context_dir: Path, *, model=None, keep_pre
     return report
 
 
-def evaluate_texts(context: dict[str, str], held: dict[str, str], *, per_file: int = 5, max_cases: int = 100,
-                   seed: int = 0, model=None, ranker=None, keep_predictions: bool = False) -> tuple[Report, list[Case]]:
-    """Cases cut in ``held`` (path -> text), the context index built in a temporary folder from
-    ``context`` (the other files, path -> text): for callers that hold a repository's files as
-    texts (a store) rather than as a work tree."""
+def sample_cases(files: dict[str, str], per_file: int, max_cases: int, seed: int) -> list[Case]:
+    """The holes ``cut_cases`` makes in ``files`` (seeded), at most ``max_cases`` of them."""
+    rng = random.Random(seed)
+    cases = cut_cases(files, per_file, rng)
+    if len(cases) > max_cases:
+        cases = sorted(rng.sample(cases, max_cases), key=lambda c: c.id)
+    return cases
+
+
+@contextlib.contextmanager
+def texts_store(context: dict[str, str]):
+    """The open index of ``context`` (path -> text), written to and indexed in a temporary
+    folder: the context for callers that hold a repository's files as texts (a store) rather
+    than as a work tree."""
     from indexer.pipeline import index_repository
 
     from codeintel.store import Store, store_path
 
-    rng = random.Random(seed)
-    cases = cut_cases(held, per_file, rng)
-    if len(cases) > max_cases:
-        cases = sorted(rng.sample(cases, max_cases), key=lambda c: c.id)
     with tempfile.TemporaryDirectory(prefix="codeintel-eval-") as tmp:
         root = Path(tmp) / "context"
         root.mkdir()
@@ -307,9 +313,7 @@ def evaluate_texts(context: dict[str, str], held: dict[str, str], *, per_file: i
             target.write_text(text, encoding="utf-8")
         index_repository(root, history=False, workers=1)
         with Store.open(store_path(root), create=False) as store:
-            mark_cross_file(cases, store)
-            report = run_predictors(cases, store, model, keep_predictions, ranker=ranker)
-    return report, cases
+            yield store
 
 
 def write_case_file(path: Path, cases: list[Case]) -> None:
@@ -326,5 +330,5 @@ def report_dict(report: Report, **extra) -> dict:
     return data
 
 
-__all__ = ["Case", "Report", "cut_cases", "read_cases", "evaluate_repository", "evaluate_cases", "evaluate_texts", "score",
+__all__ = ["Case", "Report", "cut_cases", "read_cases", "evaluate_repository", "evaluate_cases", "sample_cases", "texts_store", "score",
            "edit_similarity", "identifier_f1", "levenshtein"]

@@ -11,7 +11,7 @@ A trained model replaces what completion answers only if it is at least as good 
 after training, rest-of-line holes cut in the validation files are completed as ``complete()``
 would with the new model, without a model (the ranked candidates, or the matcher's order
 without a ranker) and with the model completion uses now, if any, all with a context index of
-the other files (``evaluate.evaluate_texts``). When the new model is behind in exact match or
+the other files (``evaluate.texts_store``). When the new model is behind in exact match or
 edit similarity, or no better than the model-free answer, it is saved beside the active place
 (``<out>.rejected``) instead, and the figures say why. The result goes to the model registry
 with a data card holding them.
@@ -72,15 +72,17 @@ def judge(model_predictor, current_predictor, ranker, context: dict[str, str], h
     holes cut in ``held``. It passes when it is at least as good as every rival in exact match
     and in edit similarity, and better than the model-free answer in one of them (a model
     that changes nothing would only cost time)."""
-    from .evaluate import evaluate_texts, score
+    from .evaluate import mark_cross_file, run_predictors, sample_cases, score, texts_store
 
-    per_file = max(1, -(-cases // max(1, len(held))))       # enough holes per file for ``cases`` in all
-    report, cut = evaluate_texts(context, held, per_file=per_file, max_cases=cases, seed=seed,
-                                 model=model_predictor, ranker=ranker, keep_predictions=True)
-    if not cut:
+    holes = sample_cases(held, max(1, -(-cases // max(1, len(held)))), cases, seed)   # ~``cases`` in all
+    if not holes:
         return {"cases": 0, "passed": True, "why": "no validation holes to judge on"}
+    with texts_store(context) as store:
+        mark_cross_file(holes, store)
+        rows = run_predictors(holes, store, model_predictor, keep_predictions=True, ranker=ranker).predictions
+        current = run_predictors(holes, store, current_predictor, keep_predictions=True).predictions \
+            if current_predictor is not None else None
     fallback = "ranked" if ranker is not None else "in_file_proposals"
-    rows = report.predictions
 
     def figures(texts: list[str]) -> dict:
         scores = [score(t, r["target"]) for t, r in zip(texts, rows)]
@@ -91,17 +93,14 @@ def judge(model_predictor, current_predictor, ranker, context: dict[str, str], h
 
     new = figures(answered([r["model"] for r in rows]))
     rivals = {fallback: figures([r[fallback] for r in rows])}
-    if current_predictor is not None:
-        current_report, _ = evaluate_texts(context, held, per_file=per_file, max_cases=cases, seed=seed,
-                                           model=current_predictor, keep_predictions=True)
-        by_id = {r["id"]: r["model"] for r in current_report.predictions}
-        rivals["current_model"] = figures(answered([by_id.get(r["id"], "") for r in rows]))
+    if current is not None:
+        rivals["current_model"] = figures(answered([r["model"] for r in current]))
     losses = [name for name, m in rivals.items()
               if new["exact_match"] < m["exact_match"] or new["edit_similarity"] < m["edit_similarity"]]
     if not losses and new == rivals[fallback]:
-        return {"cases": len(cut), "model": new, **rivals, "passed": False,
+        return {"cases": len(holes), "model": new, **rivals, "passed": False,
                 "why": f"no better than {RIVALS[fallback]} (only slower)"}
-    return {"cases": len(cut), "model": new, **rivals, "passed": not losses,
+    return {"cases": len(holes), "model": new, **rivals, "passed": not losses,
             "why": f"behind {' and '.join(RIVALS[n] for n in losses)}" if losses
             else "at least as good as what completion answers now"}
 
