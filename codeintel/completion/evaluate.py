@@ -35,7 +35,6 @@ test files / other files, and lines that use a name defined in another file of t
 """
 from __future__ import annotations
 
-import contextlib
 import random
 import re
 import tempfile
@@ -108,6 +107,14 @@ def cut_cases(files: dict[str, str], per_file: int, rng: random.Random) -> list[
             cases.append(Case(path, text[:cut.start + cut.column], text[cut.start + len(raw):],
                               raw.rstrip()[cut.column:], id=f"{path}:{cut.index + 1}:{cut.column + 1}",
                               is_test=is_test_path(path)))
+    return cases
+
+
+def cut_at_most(files: dict[str, str], per_file: int, max_cases: int, rng: random.Random) -> list[Case]:
+    """``cut_cases``, then at most ``max_cases`` of them drawn with ``rng`` (in id order)."""
+    cases = cut_cases(files, per_file, rng)
+    if len(cases) > max_cases:
+        cases = sorted(rng.sample(cases, max_cases), key=lambda c: c.id)
     return cases
 
 
@@ -247,10 +254,7 @@ def held_out_cases(root: Path, *, holdout: float = 0.1, max_files: int = 40, per
             texts[rel] = (root / rel).read_text("utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-    cases = cut_cases(texts, per_file, rng)
-    if len(cases) > max_cases:
-        cases = sorted(rng.sample(cases, max_cases), key=lambda c: c.id)
-    return held, cases
+    return held, cut_at_most(texts, per_file, max_cases, rng)
 
 
 def evaluate_repository(root: Path, *, holdout: float = 0.1, max_files: int = 40, per_file: int = 5,
@@ -286,36 +290,6 @@ def evaluate_cases(cases: list[Case], context_dir: Path, *, model=None, keep_pre
     return report
 
 
-def sample_cases(files: dict[str, str], per_file: int, max_cases: int, seed: int) -> list[Case]:
-    """The holes ``cut_cases`` makes in ``files`` (seeded), at most ``max_cases`` of them."""
-    rng = random.Random(seed)
-    cases = cut_cases(files, per_file, rng)
-    if len(cases) > max_cases:
-        cases = sorted(rng.sample(cases, max_cases), key=lambda c: c.id)
-    return cases
-
-
-@contextlib.contextmanager
-def texts_store(context: dict[str, str]):
-    """The open index of ``context`` (path -> text), written to and indexed in a temporary
-    folder: the context for callers that hold a repository's files as texts (a store) rather
-    than as a work tree."""
-    from indexer.pipeline import index_repository
-
-    from codeintel.store import Store, store_path
-
-    with tempfile.TemporaryDirectory(prefix="codeintel-eval-") as tmp:
-        root = Path(tmp) / "context"
-        root.mkdir()
-        for rel, text in context.items():
-            target = root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        index_repository(root, history=False, workers=1)
-        with Store.open(store_path(root), create=False) as store:
-            yield store
-
-
 def write_case_file(path: Path, cases: list[Case]) -> None:
     write_jsonl(path, (case.to_json() for case in cases))
 
@@ -330,5 +304,5 @@ def report_dict(report: Report, **extra) -> dict:
     return data
 
 
-__all__ = ["Case", "Report", "cut_cases", "read_cases", "evaluate_repository", "evaluate_cases", "sample_cases", "texts_store", "score",
+__all__ = ["Case", "Report", "cut_cases", "read_cases", "evaluate_repository", "evaluate_cases", "cut_at_most", "score",
            "edit_similarity", "identifier_f1", "levenshtein"]

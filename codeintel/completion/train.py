@@ -11,7 +11,7 @@ A trained model replaces what completion answers only if it is at least as good 
 after training, rest-of-line holes cut in the validation files are completed as ``complete()``
 would with the new model, without a model (the ranked candidates, or the matcher's order
 without a ranker) and with the model completion uses now, if any, all with a context index of
-the other files (``evaluate.texts_store``). When the new model is behind in exact match or
+the other files (``retrieval.context.context_store``). When the new model is behind in exact match or
 edit similarity, or no better than the model-free answer, it is saved beside the active place
 (``<out>.rejected``) instead, and the figures say why. The result goes to the model registry
 with a data card holding them.
@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from .fid import FidSettings, PassageEncoder, collate, cut_training_holes, fid_loss, make_examples
+from .fid import (FidPredictor, FidSettings, PassageEncoder, collate, cut_training_holes, fid_loss, load_predictor,
+                  make_examples)
 
 
 @dataclass
@@ -72,12 +73,15 @@ def judge(model_predictor, current_predictor, ranker, context: dict[str, str], h
     holes cut in ``held``. It passes when it is at least as good as every rival in exact match
     and in edit similarity, and better than the model-free answer in one of them (a model
     that changes nothing would only cost time)."""
-    from .evaluate import mark_cross_file, run_predictors, sample_cases, score, texts_store
+    from codeintel.retrieval.context import context_store
 
-    holes = sample_cases(held, max(1, -(-cases // max(1, len(held)))), cases, seed)   # ~``cases`` in all
+    from .evaluate import cut_at_most, mark_cross_file, run_predictors, score
+
+    per_file = max(1, -(-cases // max(1, len(held))))        # enough in each file for ``cases`` in all
+    holes = cut_at_most(held, per_file, cases, random.Random(seed))
     if not holes:
         return {"cases": 0, "passed": True, "why": "no validation holes to judge on"}
-    with texts_store(context) as store:
+    with context_store(texts=context) as store:
         mark_cross_file(holes, store)
         rows = run_predictors(holes, store, model_predictor, keep_predictions=True, ranker=ranker).predictions
         current = run_predictors(holes, store, current_predictor, keep_predictions=True).predictions \
@@ -97,12 +101,13 @@ def judge(model_predictor, current_predictor, ranker, context: dict[str, str], h
         rivals["current_model"] = figures(answered([r["model"] for r in current]))
     losses = [name for name, m in rivals.items()
               if new["exact_match"] < m["exact_match"] or new["edit_similarity"] < m["edit_similarity"]]
-    if not losses and new == rivals[fallback]:
-        return {"cases": len(holes), "model": new, **rivals, "passed": False,
-                "why": f"no better than {RIVALS[fallback]} (only slower)"}
-    return {"cases": len(holes), "model": new, **rivals, "passed": not losses,
-            "why": f"behind {' and '.join(RIVALS[n] for n in losses)}" if losses
-            else "at least as good as what completion answers now"}
+    if losses:
+        why = f"behind {' and '.join(RIVALS[n] for n in losses)}"
+    elif new == rivals[fallback]:
+        why = f"no better than {RIVALS[fallback]} (only slower)"
+    else:
+        why = "at least as good as what completion answers now"
+    return {"cases": len(holes), "model": new, **rivals, "passed": not losses and new != rivals[fallback], "why": why}
 
 
 def train_completion(store, out_dir: Path, settings: TrainSettings, fid: FidSettings = FidSettings(), *,
@@ -165,8 +170,6 @@ def train_completion(store, out_dir: Path, settings: TrainSettings, fid: FidSett
                                checkpoint_dir=out_dir.parent / (out_dir.name + ".checkpoints"), device="cpu"),
                    progress=progress)
     config["completion"] = asdict(fid)
-    from .fid import FidPredictor, load_predictor
-
     log(f"judging the model on {settings.gate_cases} rest-of-line holes of the validation files")
     previous = None
     if current is not None:

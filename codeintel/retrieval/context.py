@@ -1,6 +1,6 @@
 """What held-out evaluations share: a repository's source files, an indexed copy of it without
-the held-out ones (so nothing of a held-out file can leak into retrieval), the store of a
-context directory, and case files (JSONL, one object a line)."""
+the held-out ones (so nothing of a held-out file can leak into retrieval; or of files given as
+texts), the store of a context directory, and case files (JSONL, one object a line)."""
 from __future__ import annotations
 
 import contextlib
@@ -21,10 +21,16 @@ def source_files(root: Path, suffixes: Optional[tuple[str, ...]] = (".py",)) -> 
                   and not p.startswith(".codeintel/"))
 
 
-def build_context_copy(root: Path, held_out: Iterable[str], workdir: Path) -> Path:
-    """A copy of ``root`` without ``held_out`` (nor .git / .codeintel), indexed without history."""
+def _index_copy(copy: Path) -> Path:
     from indexer.pipeline import index_repository
 
+    copy.mkdir(parents=True, exist_ok=True)
+    index_repository(copy, history=False, workers=1)
+    return copy
+
+
+def build_context_copy(root: Path, held_out: Iterable[str], workdir: Path) -> Path:
+    """A copy of ``root`` without ``held_out`` (nor .git / .codeintel), indexed without history."""
     held = set(held_out)
     copy = workdir / root.name
     for rel in source_files(root, suffixes=None):
@@ -36,21 +42,34 @@ def build_context_copy(root: Path, held_out: Iterable[str], workdir: Path) -> Pa
             shutil.copyfile(root / rel, target)
         except OSError:
             continue
-    copy.mkdir(parents=True, exist_ok=True)
-    index_repository(copy, history=False, workers=1)
-    return copy
+    return _index_copy(copy)
+
+
+def build_context_from_texts(texts: dict[str, str], workdir: Path) -> Path:
+    """The files ``texts`` (path -> text) written under ``workdir`` and indexed without history:
+    the context copy for callers that hold a repository's files as texts (a store)."""
+    copy = workdir / "context"
+    for rel, text in texts.items():
+        target = copy / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return _index_copy(copy)
 
 
 @contextlib.contextmanager
-def context_store(context_dir: Path):
+def context_store(context_dir: Optional[Path] = None, texts: Optional[dict[str, str]] = None):
     """The open store of ``context_dir``: its own index if it has one, else the index of a
-    temporary copy (removed afterwards)."""
+    temporary copy (removed afterwards); or, given ``texts`` (path -> text) instead, the index of
+    those files written to a temporary folder."""
     from codeintel.store import Store, store_path
 
     with tempfile.TemporaryDirectory(prefix="codeintel-eval-") as tmp:
-        index = store_path(context_dir)
-        if not index.is_file():
-            index = store_path(build_context_copy(context_dir, (), Path(tmp)))
+        if texts is not None:
+            index = store_path(build_context_from_texts(texts, Path(tmp)))
+        else:
+            index = store_path(context_dir)
+            if not index.is_file():
+                index = store_path(build_context_copy(context_dir, (), Path(tmp)))
         with Store.open(index, create=False) as store:
             yield store
 
