@@ -111,6 +111,13 @@ def test_train_completion_installs_a_model_only_when_it_is_not_behind(fixture_re
     assert "not installed" in proc.stdout and "--keep-anyway" in proc.stdout
     assert "no completion model to start from" in proc.stderr and "train completion-ranker" in proc.stderr
     assert ("behind the matcher's continuation" in proc.stdout) != ("no better than the matcher's continuation" in proc.stdout)
+    # a mistyped --output is refused before any training, and what the folder held stays
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "todo.txt").write_text("mine")
+    proc = cli(*args, "--output", mine, env=env, timeout=300, check=2)
+    assert "holds files that are not a model's" in proc.stderr and "building proposals" not in proc.stderr
+    assert [p.name for p in mine.iterdir()] == ["todo.txt"] and (mine / "todo.txt").read_text() == "mine"
     # --keep-anyway installs it; completion then uses it, also in a session (the server's) that
     # was answering without it
     from codeintel.completion import complete

@@ -121,11 +121,13 @@ def train_completion(store, out_dir: Path, settings: TrainSettings, fid: FidSett
     import torch
 
     from codeintel.models.fid import build_fid, fid_from_config
-    from codeintel.models.registry import load_state, make_meta, save_model
+    from codeintel.models.registry import check_model_target, load_state, make_meta, save_model
     from codeintel.models.tokenizer import load_tokenizer, train_tokenizer
     from codeintel.models.training import TrainConfig, train
     from codeintel.retrieval.dense import DenseIndex
 
+    for place in (out_dir, rejected_dir(out_dir)) if gated else (out_dir,):
+        check_model_target(place)          # refuse before training, not after it
     if settings.threads:
         torch.set_num_threads(settings.threads)
     started = time.monotonic()
