@@ -26,9 +26,11 @@ class OpenDocument:
     def __init__(self, uri: str, path: Optional[Path], folder: Optional[Folder], text: str, version: Optional[int]):
         self.uri, self.path, self.folder, self.version = uri, path, folder, version
         self.rel = folder.relative(path) if folder is not None and path is not None else None
+        # outside every workspace folder a buffer is a lone file, known by its name (never by an index)
+        self.name = self.rel or (path.name if path is not None else "buffer")
         self.data = text.encode("utf-8", "surrogateescape")
         self.tree = None              # indexer.incremental.BufferTree, when the language is known
-        self.buffer = Buffer(self.rel, self.data)
+        self.buffer = Buffer(self.name, self.data)
         self.record = None            # the FileRecord of the last extraction
         self.degraded: Optional[str] = None   # why the buffer is not parsed (too big, binary…)
         self.stale = True
@@ -85,7 +87,7 @@ class OpenDocument:
                 if self.tree is not None:
                     self.tree.replace(expected)
             self.data = expected
-        rel = self.rel or (self.path.name if self.path else "buffer")
+        rel = self.name
         tree = None
         if len(self.data) > max_file_size:
             self.tree = None   # a huge buffer: no tree kept, no parse
@@ -106,7 +108,7 @@ class OpenDocument:
             record = FileRecord(rel, "skipped", reason)
         self.degraded = record.reason if record.facts is None else None
         self.record = record
-        self.buffer = Buffer(self.rel, self.data, record.facts, tree)
+        self.buffer = Buffer(self.name, self.data, record.facts, tree)
         self.stale = False
         return record
 

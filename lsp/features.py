@@ -21,7 +21,7 @@ from .folders import Folder
 from .generate import generate_actions
 from .merge import conflict_diagnostics, resolve_document
 from .positions import hit_locations, to_range
-from .server import (REQUEST_FAILED, RESOLVE_TITLE, CodeintelServer, RawJson, _index_errors, _path_of, server)
+from .server import (REQUEST_FAILED, RESOLVE_TITLE, CodeintelServer, RawJson, _index_errors, _path_of, post, server)
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ async def references(ls: CodeintelServer, params: lsp.ReferenceParams):
     encoding, loop, cancelled = ls.encoding, asyncio.get_running_loop(), threading.Event()
 
     def send(batch: list[str]) -> None:
-        loop.call_soon_threadsafe(ls.protocol.send_progress_raw, token, RawJson.array(batch))
+        post(loop, ls.protocol.send_progress_raw, token, RawJson.array(batch))
 
     def find():
         out: list[str] = []

@@ -33,7 +33,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from codeintel import __version__
-from codeintel.store import Store, StoreError, find_store, store_path
+from codeintel.store import Store, StoreError, store_path
 
 from . import commands
 from .completion import Cancellation
@@ -141,6 +141,9 @@ class CodeintelProtocol(LanguageServerProtocol):
             raise
 
     def handle_message(self, message):
+        if isinstance(message, (dict, list, str, int, float, bool)) or message is None:
+            log.warning("ignored a message that is not a JSON-RPC 2.0 request, notification or response")
+            return
         if isinstance(message, _BadRequest):
             log.warning("malformed %s request %r: %s", message.method, message.id, message.error)
             error = JsonRpcInvalidParams(f"malformed params for {message.method}")
@@ -166,7 +169,6 @@ class CodeintelServer(LanguageServer):
         self._findings_loop: Optional[asyncio.AbstractEventLoop] = None   # where findings are published
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._resolutions: dict[tuple, object] = {}   # (uri, version, merge model stamp) -> resolution
-        self._folder_lock = threading.Lock()
 
     def stop_work(self) -> None:
         """Stop background work (index runs, queued model calls) so that the process can exit."""
@@ -187,37 +189,29 @@ class CodeintelServer(LanguageServer):
         return self.workspace.position_encoding or lsp.PositionEncodingKind.Utf16
 
     def folder_for(self, path: Optional[Path]) -> Optional[Folder]:
-        """The workspace folder holding ``path`` (the innermost), else the repository whose
-        index is found above it (opened on demand), else None."""
+        """The workspace folder holding ``path`` (the innermost), else None. Only the folders the
+        client opened (or its root) are served: a file elsewhere never opens the index found
+        above it, which may be another project's (issue #23)."""
         if path is None:
             return None
         inside = [f for f in self.folders if f.contains(path)]
-        if inside:
-            return max(inside, key=lambda f: len(str(f.root)))
-        found = find_store(path.parent)
-        if found is None:
-            return None
-        with self._folder_lock:
-            folder = Folder(found.parent.parent)
-            if folder.open() is not None:
-                return None
-            self.folders.append(folder)
-            return folder
+        return max(inside, key=lambda f: len(str(f.root))) if inside else None
 
     def settings_for(self, folder: Optional[Folder]) -> Settings:
         return folder.settings if folder is not None else self.defaults
 
     def document(self, uri: str) -> Optional[OpenDocument]:
-        """The open document, or a transient one read from disk; None when there is no such file."""
+        """The open document (one outside the workspace is a lone buffer, see ``folder_for``), or
+        a transient one read from disk inside a workspace folder; None otherwise."""
         doc = self.documents.get(uri)
         if doc is not None:
             if doc.stale:
                 self.refresh(doc)
             return doc
         path = _path_of(uri)
-        if path is None or not path.is_file():
-            return None
         folder = self.folder_for(path)
+        if folder is None or not path.is_file():
+            return None     # not open, and outside the workspace: nothing of it is read
         try:
             text = path.read_bytes().decode("utf-8", "surrogateescape")
         except OSError:
@@ -292,7 +286,7 @@ class CodeintelServer(LanguageServer):
             exc = fut.exception()
             if exc is not None:
                 log.warning("%s: not written to the index (%s); retrying in %ss", doc.rel, exc, WRITE_RETRY_S)
-                loop.call_soon_threadsafe(self._retry_write, doc.uri, blob)
+                post(loop, self._retry_write, doc.uri, blob)
 
         future.add_done_callback(done)
 
@@ -375,7 +369,7 @@ class CodeintelServer(LanguageServer):
 
         def done(fut) -> None:
             if not fut.cancelled() and fut.exception() is None and fut.result() is not None:
-                loop.call_soon_threadsafe(self._set_findings, doc.uri, version, run, fut.result())
+                post(loop, self._set_findings, doc.uri, version, run, fut.result())
 
         self.findings_pool.submit(compute).add_done_callback(done)
 
@@ -384,8 +378,7 @@ class CodeintelServer(LanguageServer):
         message = (f"codeintel: edit propagation in {root.name}: {suggestions} place(s) where your edit fits "
                    f"({seconds:.2f} s, run {self.propagations.runs})")
         if self._findings_loop is not None:
-            self._findings_loop.call_soon_threadsafe(
-                self.window_log_message, lsp.LogMessageParams(lsp.MessageType.Log, message))
+            post(self._findings_loop, self.window_log_message, lsp.LogMessageParams(lsp.MessageType.Log, message))
 
     def _set_findings(self, uri: str, version: Optional[int], run: int, findings: list) -> None:
         doc = self.documents.get(uri)
@@ -497,12 +490,20 @@ class _Progress:
             return
         self._last = percentage if percentage is not None else self._last
         value = lsp.WorkDoneProgressReport(message=message, percentage=percentage)
-        self.loop.call_soon_threadsafe(self.server.work_done_progress.report, self.token, value)
+        post(self.loop, self.server.work_done_progress.report, self.token, value)
 
     def end(self, message: str) -> None:
         if self.enabled:
-            self.loop.call_soon_threadsafe(self.server.work_done_progress.end, self.token,
-                                           lsp.WorkDoneProgressEnd(message=message))
+            post(self.loop, self.server.work_done_progress.end, self.token, lsp.WorkDoneProgressEnd(message=message))
+
+
+def post(loop: asyncio.AbstractEventLoop, callback, *args) -> None:
+    """Run ``callback(*args)`` on the message loop, from a worker thread. Work that finishes after
+    the connection closed (a hint computed during shutdown) has no loop to report to: dropped."""
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:      # the loop is closed: the server is exiting
+        log.debug("dropped %s: the server has stopped", getattr(callback, "__name__", callback))
 
 
 def _path_of(uri: str) -> Optional[Path]:
@@ -542,7 +543,9 @@ def start(tcp: Optional[str] = None) -> None:
     """Serve over stdio, or on ``HOST:PORT``."""
     from . import features  # noqa: F401  (registers the handlers on ``server``)
 
-    logging.basicConfig(level=logging.WARNING, format="codeintel-lsp %(levelname)s %(name)s: %(message)s")
+    from . import logs
+
+    logs.configure()
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))

@@ -66,6 +66,16 @@ def make_repo(tmp_path: Path, index: bool = True) -> Path:
     return repo
 
 
+def indexed_repo(root: Path, files: dict[str, str]) -> Path:
+    """A git repository at ``root`` holding ``files`` (path -> text), committed and indexed."""
+    repo = init_repo(root)
+    for rel, text in files.items():
+        (repo / rel).write_text(text, "utf-8")
+    commit_all(repo, "files")
+    cli("index", repo, "--quiet", check=0)
+    return repo
+
+
 def uri(path: Path) -> str:
     return from_fs_path(str(path))
 
@@ -87,12 +97,42 @@ def server_env() -> dict:
     return env
 
 
+# runs a command with its stderr sent to a file (argv: file, command...): the server's stderr is read back
+_STDERR_TO_FILE = ("import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600); "
+                   "os.dup2(fd, 2); os.execvp(sys.argv[2], sys.argv[2:])")
+
+
+def check_stderr(text: str, what: str = "the server") -> None:
+    """A traceback in a server's stderr fails the test (the server must never crash or die noisily,
+    not even at shutdown); the stderr is echoed so that the failure shows it."""
+    if "Traceback" in text:
+        sys.stderr.write(text)
+        raise AssertionError(f"{what} wrote a traceback to its stderr:\n{text[-4000:]}")
+
+
 @contextlib.asynccontextmanager
 async def lsp_session(repo: Path, spec: str = "visual-studio-code", configuration: dict | None = None,
                       command: list[str] | None = None, initialization_options=None):
-    """An initialized client talking to `codeintel lsp` over stdio; shut down on exit."""
-    config = ClientServerConfig(server_command=command or [sys.executable, "-m", "codeintel", "lsp"],
+    """An initialized client talking to `codeintel lsp` over stdio; shut down on exit. The server's
+    stderr goes to a file, and the session fails after shutdown if it holds a traceback."""
+    import tempfile
+
+    fd, log_path = tempfile.mkstemp(prefix="codeintel-lsp-", suffix=".stderr")
+    os.close(fd)
+    server_command = command or [sys.executable, "-m", "codeintel", "lsp"]
+    config = ClientServerConfig(server_command=[sys.executable, "-c", _STDERR_TO_FILE, log_path, *server_command],
                                 server_env=server_env())
+    try:
+        async with _started(config, repo, spec, configuration, initialization_options) as client:
+            yield client
+        check_stderr(Path(log_path).read_text("utf-8", "replace"))
+    finally:
+        os.unlink(log_path)
+
+
+@contextlib.asynccontextmanager
+async def _started(config: ClientServerConfig, repo: Path, spec: str, configuration: dict | None,
+                   initialization_options):
     client: LanguageClient = await config.start()
     if configuration is not None:
         client.set_configuration(configuration)
@@ -149,14 +189,16 @@ class RawClient:
     def __init__(self, root: Path, answers: dict | None = None, nonblocking_stdout: bool = False):
         self.answers = answers or {}
         import subprocess
+        import tempfile
         import threading
 
+        self.stderr = tempfile.TemporaryFile()    # a file, not a pipe: nobody reads it until the end
         stdout = subprocess.PIPE
         if nonblocking_stdout:   # the server's end of its stdout pipe made non-blocking, as some parents do
             read_end, stdout = os.pipe()
             os.set_blocking(stdout, False)
         self.proc = subprocess.Popen([sys.executable, "-m", "codeintel", "lsp"], stdin=subprocess.PIPE,
-                                     stdout=stdout, stderr=subprocess.PIPE, env=server_env(), cwd=root)
+                                     stdout=stdout, stderr=self.stderr, env=server_env(), cwd=root)
         if nonblocking_stdout:
             os.close(stdout)
             self.proc.stdout = os.fdopen(read_end, "rb")
@@ -220,15 +262,19 @@ class RawClient:
         return answer
 
     def close(self) -> int:
+        """Shut the server down; fails if it wrote a traceback to its stderr."""
         try:
             self.request("bye", "shutdown", None)
             self.response("bye", timeout=10)
             self.notify("exit", None)
-            return self.proc.wait(timeout=10)
+            code = self.proc.wait(timeout=10)
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
+        self.stderr.seek(0)
+        check_stderr(self.stderr.read().decode("utf-8", "replace"))
+        return code
 
 
 def decode_code_actions_as_such(client) -> None:

@@ -9,7 +9,7 @@ import pytest
 from lsprotocol import types as lsp
 
 from conftest import cli, commit_all, init_repo
-from lsp_support import decode_code_actions_as_such, lsp_session, open_doc, until, uri
+from lsp_support import decode_code_actions_as_such, indexed_repo, lsp_session, open_doc, until, uri
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
 
@@ -52,12 +52,7 @@ def unrelated(path):
 
 
 def _repo(tmp_path):
-    repo = init_repo(tmp_path / "repo")
-    (repo / "stats.py").write_text(ORIGINAL)
-    (repo / "report.py").write_text(RENAMED)
-    commit_all(repo, "two copies")
-    cli("index", repo, "--quiet", check=0)
-    return repo
+    return indexed_repo(tmp_path / "repo", {"stats.py": ORIGINAL, "report.py": RENAMED})
 
 
 async def test_near_duplicate_hint_related_information_and_open_action(tmp_path):
