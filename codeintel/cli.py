@@ -954,9 +954,10 @@ def plagiarism(dirs, templates, against, keep, threshold, learned_threshold, lim
                                     nearest_archived, template_hashes)
     from .clones.render import render_csv, render_html, render_text
 
+    skipped: list = []   # what was not read (links, FIFOs, over a limit), shown with the run
     try:
-        template = template_hashes(templates) if templates else None
-        subs = load_submissions(dirs)
+        template = template_hashes(templates, skipped=skipped) if templates else None
+        subs = load_submissions(dirs, skipped=skipped)
     except SubmissionError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
     if not subs:
@@ -987,6 +988,7 @@ def plagiarism(dirs, templates, against, keep, threshold, learned_threshold, lim
                  learned_name=encoder.model_id if encoder else None, only_new_vs_archive=bool(against),
                  learned_threshold=DEFAULT_LEARNED_THRESHOLD if learned_threshold is None else learned_threshold,
                  learned_dim=encoder.learned_dim if encoder else None)
+    run.skipped = skipped
     if against:
         run.notes.append(f"{new_count} new submission(s) compared with {len(subs) - new_count} kept in {against} "
                          "that share code with them" + (" or are among their nearest by learned similarity"
@@ -995,7 +997,7 @@ def plagiarism(dirs, templates, against, keep, threshold, learned_threshold, lim
         _write_output(html_file, render_html(run))
     if csv_file:
         if csv_file == "-":
-            click.echo(render_csv(run), nl=False)
+            click.echo(render_csv(run, escape=sys.stdout.isatty()), nl=False)
         else:
             _write_output(csv_file, render_csv(run))
     if keep:

@@ -6,6 +6,8 @@ normalised tree-sitter tokens, mapped back to exact byte and line ranges in both
 - ``fingerprints``: k-gram hashes and winnowing.
 - ``fragments``: one pair of documents compared: matched fragments and their similarity.
 - ``plagiarism``: many submissions compared at once (ranked pairs, clusters, templates, an archive).
+- ``submissions``: reading submissions from disk as untrusted input (no links followed, only
+  regular files, bounded sizes; what is skipped and why).
 - ``repo``: near-duplicate functions inside an indexed repository (``codeintel clones``) and
   ``near_duplicates(root, rel_path, text)`` for an editor buffer.
 - ``render``: the terminal, HTML and CSV views of a plagiarism run.

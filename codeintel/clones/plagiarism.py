@@ -1,6 +1,7 @@
 """Many submissions compared at once: what ``codeintel plagiarism DIR…`` computes.
 
-A submission is one file or one sub-folder (all its source files) of a given folder. Every
+A submission is one file or one sub-folder (all its source files) of a given folder, read by
+``submissions`` (no link followed, sizes bounded, what is skipped kept in ``Run.skipped``). Every
 pair is scored first by the fingerprints it shares (a sparse product, so 1,000 submissions
 take about a second); the best ``limit`` pairs are then compared in full (matched fragments
 and token coverage, ``fragments.compare``) and ranked by that. Fingerprints of starter code
@@ -19,105 +20,20 @@ joined into clusters, when fragment similarity >= ``threshold`` or learned cosin
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Iterable, Optional
 
 import numpy as np
 
 from .encoder import learned_part
 from .fingerprints import DEFAULT_K, DEFAULT_WINDOW
 from .fragments import Document, compare, fingerprint_index
-from .tokens import language_of
+from .submissions import (MAX_FILE_BYTES, Submission, SubmissionError, load_submissions,  # noqa: F401 (the API)
+                          template_hashes)
 
-MAX_FILE_BYTES = 1 << 20
 DEFAULT_LEARNED_THRESHOLD = 0.9
 NEIGHBOURS = 10
-_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".codeintel", ".venv", "venv", ".idea", ".vscode"}
-
-
-class SubmissionError(ValueError):
-    """Bad input: a folder that does not exist, nothing to compare."""
-
-
-@dataclass
-class Submission:
-    name: str
-    docs: list
-    origin: str = "new"          # new | archive
-
-    @property
-    def tokens(self) -> int:
-        return sum(d.counted_tokens for d in self.docs)
-
-
-def _source_files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    out = []
-    for dirpath, dirnames, filenames in os.walk(path):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-        for name in sorted(filenames):
-            if not name.startswith("."):
-                out.append(Path(dirpath) / name)
-    return out
-
-
-def _read_source(path: Path) -> Optional[bytes]:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    return None if b"\0" in data[:8192] else data
-
-
-def documents_of(path: Path, display_root: Path, k: int = DEFAULT_K, window: int = DEFAULT_WINDOW) -> list:
-    """The Documents of a file or folder: files of a known language; if there are none, every
-    text file (tokenised by the plain fallback)."""
-    files = []
-    for f in _source_files(path):
-        data = _read_source(f)
-        if data is not None:
-            files.append((f, data, language_of(str(f), data)))
-    known = [x for x in files if x[2]]
-    chosen = known or files
-    docs = []
-    for f, data, lang in chosen:
-        rel = f.relative_to(display_root).as_posix() if f != display_root else f.name
-        docs.append(Document.from_text(rel, data, lang, k, window))
-    return docs
-
-
-def load_submissions(folders: Iterable[str], k: int = DEFAULT_K, window: int = DEFAULT_WINDOW) -> list:
-    """Each entry (file or sub-folder) of each folder is one submission, named by its path
-    relative to the folder's parent."""
-    subs = []
-    for folder in folders:
-        root = Path(folder)
-        if not root.is_dir():
-            raise SubmissionError(f"{folder}: no such directory")
-        for entry in sorted(root.iterdir(), key=lambda p: p.name):
-            if entry.name.startswith(".") or entry.name in _SKIP_DIRS:
-                continue
-            docs = documents_of(entry, root.parent, k, window)
-            if docs:
-                subs.append(Submission(entry.relative_to(root.parent).as_posix(), docs))
-    return subs
-
-
-def template_hashes(paths: Iterable[str], k: int = DEFAULT_K, window: int = DEFAULT_WINDOW) -> set:
-    hashes: set = set()
-    for p in paths:
-        path = Path(p)
-        if not path.exists():
-            raise SubmissionError(f"{p}: no such file or directory")
-        for doc in documents_of(path, path.parent, k, window):
-            hashes.update(int(h) for h in doc.prints.hashes)
-    return hashes
 
 
 @dataclass
@@ -157,6 +73,7 @@ class Run:
     learned_model: Optional[str] = None
     notes: list = field(default_factory=list)
     learned_threshold: float = DEFAULT_LEARNED_THRESHOLD
+    skipped: list = field(default_factory=list)   # submissions.Skipped: what was not read, and why
 
     def flagged(self, pair: RankedPair) -> bool:
         return bool(pair.signals(self.threshold, self.learned_threshold))
@@ -180,6 +97,7 @@ class Run:
             "candidate_pairs": self.candidate_pairs,
             "template_fingerprints": self.template_fingerprints, "ignored_common_fingerprints": self.ignored_common,
             "learned_model": self.learned_model, "notes": self.notes, "seconds": round(self.seconds, 2),
+            "skipped": [s.as_dict() for s in self.skipped],
         }
 
 
