@@ -24,7 +24,7 @@ import click
 from . import __version__
 from .config import ConfigError, load_index_settings, parse_size
 from .models.extras import MissingExtra, needs_torch
-from .store import Store, StoreError, find_store, store_path
+from .store import Store, StoreError, check_store_dir, find_store, store_path
 
 EXIT_NOTHING_FOUND = 1
 EXIT_USAGE = 2
@@ -135,6 +135,7 @@ def index(path, max_file_size, max_commits, since, no_history, workers, rebuild,
         settings.since = since
     if no_history:
         settings.history = False
+    check_store_dir(root)        # no symbolic link in .codeintel/ before anything there is moved or written
     moved = _move_aside(store_path(root)) if rebuild else None
 
     show = not quiet and not as_json and sys.stderr.isatty()

@@ -81,14 +81,17 @@ def report(root: Path, options: object) -> dict:
         from codeintel.report import build_report, render_html
     except ImportError as exc:
         raise JsonRpcInternalError(f"the report is not available in this codeintel ({exc})") from None
-    data = build_report(root)
-    if fmt == "json":
-        return json.loads(json.dumps(data, default=str))
-    target = root / ".codeintel" / "report.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".html.tmp")
-    tmp.write_text(render_html(data), "utf-8")
-    tmp.replace(target)
+    from codeintel.store import STORE_DIR, StoreError
+    from codeintel.store.files import write_text_atomic
+
+    try:
+        data = build_report(root)
+        if fmt == "json":
+            return json.loads(json.dumps(data, default=str))
+        target = root / STORE_DIR / "report.html"
+        write_text_atomic(target, render_html(data))      # never through a link a repository committed
+    except StoreError as exc:
+        raise JsonRpcInternalError(f"codeintel.report: {exc}") from None
     return {"path": str(target)}
 
 

@@ -89,12 +89,13 @@ class TokenLM:
     def save(self, path: Path, stamp: str = "") -> None:
         from safetensors.numpy import save_file
 
+        from ..store.files import atomic_path
+
         joined = "\x00".join(self.words).encode("utf-8", "surrogatepass")
-        tmp = path.with_name(path.name + ".tmp")
-        save_file({"stream": self.stream, "order": self.order,
-                   "words": np.frombuffer(joined, dtype=np.uint8).copy()}, str(tmp),
-                  metadata={"stamp": stamp, "context": str(CONTEXT)})
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            save_file({"stream": self.stream, "order": self.order,
+                       "words": np.frombuffer(joined, dtype=np.uint8).copy()}, str(tmp),
+                      metadata={"stamp": stamp, "context": str(CONTEXT)})
 
     @classmethod
     def load(cls, path: Path, stamp: str = "") -> Optional["TokenLM"]:

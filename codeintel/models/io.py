@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
+import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -70,23 +72,38 @@ def write_json(path: Path, data) -> None:
 
 
 def replace_dir(final: Path, fill: Callable[[Path], None]) -> None:
-    """Write a directory atomically: ``fill`` a temporary sibling, then swap it in. A crash
-    leaves either the old directory or the new one (or ``.<name>.old``, which readers use)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    """Write a directory atomically: ``fill`` a fresh temporary sibling (``mkdtemp``), then swap
+    it in. A crash leaves either the old directory or the new one (or ``.<name>.old``, which
+    readers use). Never through a symbolic link: below ``.codeintel`` a link at ``final``, at
+    its ``.old`` sibling or on the way there is refused (``UnsafeStore``); elsewhere a link in
+    the way is moved or removed itself, its target left alone."""
+    from ..store.files import check_store_path
+
+    final = Path(final)
     old = final.parent / f".{final.name}.old"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    check_store_path(final)
+    check_store_path(old)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
     try:
+        os.chmod(tmp, stat.S_IMODE(os.stat(final.parent).st_mode))
         fill(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
+    _remove(old)
+    if final.is_symlink() or final.exists():
         final.rename(old)
     tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    """Delete ``path``: a link itself (never what it points to), or a directory tree."""
+    if path.is_symlink():
+        path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def readable_dir(final: Path) -> Optional[Path]:

@@ -299,10 +299,12 @@ def save_model(directory: os.PathLike | str, model, config: dict, meta: dict, to
 def record_metrics(directory: os.PathLike | str, metrics: dict) -> None:
     """Set the ``metrics`` of a saved model's ``meta.json``, in the order given (headline
     figures first: ``codeintel models`` shows the first few)."""
+    from ..store.files import write_text_atomic
+
     path = Path(directory) / META
     meta = json.loads(path.read_text(encoding="utf-8"))
     meta["metrics"] = metrics
-    path.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    write_text_atomic(path, json.dumps(meta, indent=2, default=str))
 
 
 def metric_summary(metrics: dict, limit: int = 4) -> list[tuple[str, Any]]:

@@ -38,11 +38,13 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 8000, min_frequency:
 
 def save_tokenizer(tokenizer, path: os.PathLike | str) -> Path:
     """Write ``tokenizer`` as JSON to ``path`` (a file, or a directory that gets ``tokenizer.json``)."""
+    from ..store.files import atomic_path
+
     target = Path(path)
     if target.is_dir():
         target = target / TOKENIZER_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tokenizer.save(str(target))
+    with atomic_path(target) as tmp:
+        tokenizer.save(str(tmp))
     return target
 
 

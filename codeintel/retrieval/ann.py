@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 import numpy as np
 
@@ -134,23 +133,16 @@ class VectorIndex:
 
     # ------------------------------------------------------------------ files
     def save(self, path: os.PathLike | str) -> None:
+        from ..store.files import atomic_output
+
         target = Path(path)
         meta = {"format": FORMAT, "dim": self.dim, "exact_below": self.exact_below, **self.settings}
         arrays = {"keys": self.keys, "vectors": self.vectors,
                   "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
         if self._graph is not None:
             arrays["graph"] = np.frombuffer(bytes(self._graph.save()), dtype=np.uint8)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with atomic_output(target, sync=True) as fh:
+            np.savez(fh, **arrays)
 
     @classmethod
     def load(cls, path: os.PathLike | str) -> "VectorIndex":

@@ -151,10 +151,11 @@ _write_lock = threading.Lock()
 def _write_cache(path: Path, keys, vectors) -> None:
     from safetensors.numpy import save_file
 
+    from ..store.files import atomic_path
+
     with _write_lock:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            save_file({"keys": keys, "vectors": vectors.astype("float16")}, str(tmp))
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                save_file({"keys": keys, "vectors": vectors.astype("float16")}, str(tmp))
         except OSError:
-            tmp.unlink(missing_ok=True)   # a read-only .codeintel: the vectors stay in memory
+            pass    # a read-only .codeintel: the vectors stay in memory

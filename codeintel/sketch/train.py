@@ -73,13 +73,12 @@ def _cached_triples(checkpoints: Path, key: dict):
 def _cache_triples(checkpoints: Path, key: dict, triples) -> None:
     import json
 
-    checkpoints.mkdir(parents=True, exist_ok=True)
+    from ..store.files import write_text_atomic
+
     rows = [{"case": t.case.to_json(), "exemplar": {"qualname": t.exemplar.qualname, "path": t.exemplar.path,
                                                     "start_line": t.exemplar.start_line, "score": t.exemplar.score,
                                                     "code": t.exemplar.code}} for t in triples]
-    tmp = checkpoints / (TRIPLES_CACHE + ".tmp")
-    tmp.write_text(json.dumps({"key": key, "triples": rows}), "utf-8")
-    tmp.replace(checkpoints / TRIPLES_CACHE)
+    write_text_atomic(checkpoints / TRIPLES_CACHE, json.dumps({"key": key, "triples": rows}))
 
 
 def _encode(codec, triples):

@@ -23,17 +23,14 @@ from typing import Iterable, Iterator, Optional
 
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .clones import CloneQueries
+from .errors import StoreError  # noqa: F401 - re-exported: codeintel.store.StoreError
+from .files import (DB_NAME, STORE_DIR, UnsafeStore, check_db_path, check_store_dir,  # noqa: F401 - re-exported
+                    write_text_atomic)
 from .embeddings import EmbeddingQueries
 from .functions import FunctionQueries
 from .summaries import SummaryQueries
 
-STORE_DIR = ".codeintel"
-DB_NAME = "index.db"
 BUSY_TIMEOUT_MS = 60_000
-
-
-class StoreError(Exception):
-    """A store that cannot be used: corrupt, from a newer codeintel, locked, missing."""
 
 
 def store_path(root: os.PathLike | str) -> Path:
@@ -41,11 +38,13 @@ def store_path(root: os.PathLike | str) -> Path:
 
 
 def find_store(start: os.PathLike | str) -> Optional[Path]:
-    """The nearest ``.codeintel/index.db`` at or above ``start``."""
+    """The nearest ``.codeintel/index.db`` at or above ``start``; ``UnsafeStore`` when that one
+    is reached through a symbolic link (``check_store_dir``)."""
     here = Path(start).resolve()
     for folder in (here, *here.parents):
         candidate = store_path(folder)
         if candidate.is_file():
+            check_store_dir(folder)
             return candidate
     return None
 
@@ -213,13 +212,14 @@ class Store(SummaryQueries, CloneQueries, EmbeddingQueries, FunctionQueries):
     @classmethod
     def open(cls, path: os.PathLike | str, create: bool = True) -> "Store":
         path = Path(path)
+        check_db_path(path)      # no symbolic link in .codeintel/, before anything is read or written
         if not path.exists():
             if not create:
                 raise StoreError(f"no index at {path}; run `codeintel index` first")
             path.parent.mkdir(parents=True, exist_ok=True)
             ignore = path.parent / ".gitignore"
             if not ignore.exists():
-                ignore.write_text("# codeintel's index: local, derived data\n*\n")
+                write_text_atomic(ignore, "# codeintel's index: local, derived data\n*\n")
         try:
             store = cls(path, _connect(path))
             store._migrate()
