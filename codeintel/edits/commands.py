@@ -22,7 +22,7 @@ def _cli():
 
 
 def _root(repo: Optional[str]) -> Path:
-    from ..store import find_store
+    from ..store import check_store_dir, find_store
 
     cli = _cli()
     start = Path(repo) if repo else Path.cwd()
@@ -31,6 +31,7 @@ def _root(repo: Optional[str]) -> Path:
     db = find_store(start)
     if db is None:
         raise cli.Failure(f"no index in {start} or any parent folder; run `codeintel index` first", cli.EXIT_STORE)
+    check_store_dir(db.parent.parent)     # before .codeintel/edits/ is read or written
     return db.parent.parent
 
 
@@ -73,13 +74,17 @@ def _report_applied(results, as_json: bool) -> int:
 def _show_or_apply(suggestions, apply: Optional[str], as_json: bool, root: Path) -> None:
     import sys
 
-    from .suggestion import apply_suggestions
+    from .suggestion import UnsafeSuggestion, apply_suggestions
 
     cli = _cli()
     if apply:
         if not suggestions:
             raise cli.Failure("no suggestions to apply", cli.EXIT_NOTHING_FOUND)
-        sys.exit(_report_applied(apply_suggestions(root, _choose(suggestions, apply)), as_json))
+        try:
+            results = apply_suggestions(root, _choose(suggestions, apply))
+        except UnsafeSuggestion as exc:
+            raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
+        sys.exit(_report_applied(results, as_json))
     if as_json:
         cli._emit_json([dict(s.to_dict(), number=n, diff=s.diff()) for n, s in enumerate(suggestions, 1)])
     elif suggestions:
@@ -88,6 +93,45 @@ def _show_or_apply(suggestions, apply: Optional[str], as_json: bool, root: Path)
         cli._console(stderr=True).print("no suggestions")
     if not suggestions:
         sys.exit(cli.EXIT_NOTHING_FOUND)
+
+
+def _last_run(saved: Path, asked: dict):
+    """The suggestions of the last ``propagate`` run when it asked the same question (the
+    numbers the user saw), else None."""
+    from .suggestion import Suggestion
+
+    if not saved.is_file():
+        return None
+    try:
+        last = json.loads(saved.read_text(encoding="utf-8"))
+        if last.get("asked") == asked:
+            return [Suggestion.from_dict(d) for d in last["suggestions"]]
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        pass
+    return None
+
+
+def _check_saved(root: Path, chosen, current) -> None:
+    """The saved suggestions chosen may be applied: each one names a file of the repository and
+    is one that ``propagate`` finds now, unless its file changed since (apply leaves those
+    alone). The saved file is only a list of numbers the user saw: a repository can commit one."""
+    from ..display import printable
+    from .suggestion import check_paths, sha256
+
+    cli = _cli()
+    check_paths(root, chosen)
+    found = {json.dumps(s.to_dict(), sort_keys=True) for s in current}
+    for s in chosen:
+        if json.dumps(s.to_dict(), sort_keys=True) in found:
+            continue
+        try:
+            unchanged = sha256((root / s.path).read_bytes()) == s.file_sha256
+        except OSError:
+            continue        # apply says it cannot read it
+        if unchanged:
+            raise cli.Failure(f"{printable(s.path)}:{s.start_line} {printable(s.qualname)} is not a suggestion "
+                              "`codeintel edits propagate` makes now; run it again and choose from what it shows",
+                              cli.EXIT_USAGE)
 
 
 @click.group("edits")
@@ -143,31 +187,28 @@ def suggest_cmd(file, apply, repo, as_json):
 def propagate_cmd(against, branch, apply, min_confidence, repo, as_json):
     """Find the other places where your edit applies and show it there as diffs."""
     from ..store import STORE_DIR
+    from ..store.files import write_text_atomic
     from .propagate import PropagationError, propagate
-    from .suggestion import Suggestion
+    from .suggestion import UnsafeSuggestion
 
     cli = _cli()
     root = _root(repo)
     saved = root / STORE_DIR / LAST_PROPAGATION
     asked = {"against": against, "branch": branch, "min_confidence": min_confidence}
-    suggestions = None
-    if apply and saved.is_file():
-        # the numbers the user saw: the last run's suggestions, when it asked the same question
+    last = _last_run(saved, asked) if apply else None
+    try:
+        suggestions = propagate(root, against, branch, min_confidence=min_confidence)
+    except PropagationError as exc:
+        raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
+    if last is not None:
+        # the numbers the user saw: the last run's suggestions, checked against this run's
         try:
-            last = json.loads(saved.read_text(encoding="utf-8"))
-            if last.get("asked") == asked:
-                suggestions = [Suggestion.from_dict(d) for d in last["suggestions"]]
-        except (ValueError, KeyError, TypeError, AttributeError):
-            suggestions = None
-    if suggestions is None:
-        try:
-            suggestions = propagate(root, against, branch, min_confidence=min_confidence)
-        except PropagationError as exc:
+            _check_saved(root, _choose(last, apply), suggestions)
+        except UnsafeSuggestion as exc:
             raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
-        if not apply:
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            saved.write_text(json.dumps({"asked": asked, "suggestions": [s.to_dict() for s in suggestions]}),
-                             encoding="utf-8")
+        suggestions = last
+    elif not apply:
+        write_text_atomic(saved, json.dumps({"asked": asked, "suggestions": [s.to_dict() for s in suggestions]}))
     _show_or_apply(suggestions, apply, as_json, root)
 
 

@@ -3,7 +3,10 @@
 A ``Suggestion`` replaces one function's text in one file: its byte span and 1-based lines,
 the old and new text, a confidence, where it came from, and the sha256 of the file's bytes it
 was computed on. ``apply_suggestions`` writes the chosen ones, never touching a file whose
-bytes changed since (the hash no longer matches) and writing each file atomically.
+bytes changed since (the hash no longer matches) and writing each file atomically; a suggestion
+for a file outside the repository (after resolving links), for a symbolic link, or inside
+``.git``/``.codeintel`` is refused (``UnsafeSuggestion``) before anything is written: suggestions
+can come from a saved file that a repository may have committed.
 
 ``functions_of(data, language)`` lists a source's functions through the indexer's single-file
 API (the same definitions the store holds), for buffers and files the editor may not have
@@ -13,8 +16,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
@@ -78,7 +79,41 @@ class Suggestion:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Suggestion":
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        """The suggestion ``to_dict`` gave; TypeError or KeyError for anything else."""
+        values = {k: data[k] for k in cls.__dataclass_fields__}
+        for name, value in values.items():
+            kind = _FIELD_TYPES[cls.__dataclass_fields__[name].type]
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise TypeError(f"suggestion field {name}: {type(value).__name__}, not {kind}")
+        return cls(**values)
+
+
+_FIELD_TYPES = {"str": str, "int": int, "float": (int, float)}
+
+
+class UnsafeSuggestion(ValueError):
+    """A suggestion for a file that is not a regular file of the repository (one line)."""
+
+
+def check_paths(root: Path, suggestions: list[Suggestion]) -> None:
+    """Raise ``UnsafeSuggestion`` for the first suggestion whose file is a symbolic link, lies
+    outside ``root`` once links are resolved, or inside its ``.git`` or ``.codeintel``."""
+    from ..display import printable
+    from ..store import STORE_DIR
+
+    base = Path(root).resolve()
+    for s in suggestions:
+        target = base / s.path
+        name = printable(s.path)
+        if target.is_symlink():
+            raise UnsafeSuggestion(f"refusing to apply a suggestion for {name}: it is a symbolic link")
+        try:
+            inside = target.resolve().relative_to(base)
+        except ValueError:
+            raise UnsafeSuggestion(f"refusing to apply a suggestion for {name}: "
+                                   f"outside the repository {printable(base)}") from None
+        if not inside.parts or ".git" in inside.parts or STORE_DIR in inside.parts:
+            raise UnsafeSuggestion(f"refusing to apply a suggestion for {name}: not a file of the repository")
 
 
 def sha256(data: bytes) -> str:
@@ -114,26 +149,14 @@ class Applied:
     message: str
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def apply_suggestions(root: Path, suggestions: list[Suggestion]) -> list[Applied]:
     """Write ``suggestions`` into their files. A file whose bytes no longer have the hash the
     suggestion was computed on is left alone, as is a suggestion overlapping another one
-    chosen in the same file."""
+    chosen in the same file. ``UnsafeSuggestion`` (nothing written) when one of them names a
+    file that is not the repository's own (``check_paths``)."""
+    from ..store.files import write_bytes_atomic
+
+    check_paths(root, suggestions)
     by_path: dict[str, list[Suggestion]] = {}
     for s in suggestions:
         by_path.setdefault(s.path, []).append(s)
@@ -162,7 +185,7 @@ def apply_suggestions(root: Path, suggestions: list[Suggestion]) -> list[Applied
         for s in sorted(chosen, key=lambda s: -s.start_byte):
             data = data[:s.start_byte] + s.after.encode("utf-8") + data[s.end_byte:]
         try:
-            _write_atomic(path, data)
+            write_bytes_atomic(path, data, keep_mode=True, sync=True)
         except OSError as exc:
             results += [Applied(s, False, f"cannot write {rel} ({exc.strerror or exc})") for s in chosen]
             continue
