@@ -22,7 +22,8 @@ from typing import Optional
 import click
 
 from . import __version__
-from .config import ConfigError, load_index_settings, parse_size
+from .config import ConfigError, load_index_settings, parse_size, repository_trust
+from .display import printable
 from .models.extras import MissingExtra, needs_torch
 from .store import Store, StoreError, check_store_dir, find_store, store_path
 
@@ -308,6 +309,8 @@ def models(repo, as_json):
     else:
         root = find_repo_root(Path.cwd()) or Path.cwd().resolve()
     found = list_models(root)
+    merge_model = next((info for info in found if info.feature == "merge" and info.active), None)
+    trusted = repository_trust(root, float(merge_model.config.get("threshold", 0.9)) if merge_model else 0.9)
     features = []
     for feature in FEATURES:
         mine = [info for info in found if info.feature == feature]
@@ -321,14 +324,16 @@ def models(repo, as_json):
                         for info in mine if not info.usable],
         })
     if as_json:
-        _emit_json({"repo": str(root), "features": features})
+        _emit_json({"repo": str(root), "trust": trusted, "features": features})
         return
     from rich.markup import escape
 
     from .report import format as fmt
 
     console = _console()
-    console.print(f"[bold]models for {escape(str(root))}[/]")
+    console.print(f"[bold]models for {escape(printable(root))}[/]")
+    for note in trusted["ignored"]:
+        console.print(f"[yellow]{escape(printable(note))}[/]")
     width = max(len(f) for f in FEATURES) + 2
     for row in features:
         active = row["active"]
@@ -345,6 +350,44 @@ def models(repo, as_json):
                 console.print(f"  {'':<{width}}[dim]also {other['source']} {escape(other['path'])} (not used)[/]")
         for skipped in row["skipped"]:
             console.print(f"  {'':<{width}}[yellow]skipped {escape(skipped['path'])}: {escape(skipped['reason'])}[/]")
+
+
+# ---------------------------------------------------------------------------------------- trust
+@main.command("trust")
+@click.argument("path", required=False, type=click.Path(file_okay=False))
+@click.option("--revoke", is_flag=True, help="Stop trusting PATH.")
+@click.option("--list", "list_", is_flag=True, help="List the trusted folders.")
+@json_option
+def trust_command(path, revoke, list_, as_json):
+    """Trust the repository at PATH (default: the one here) to choose its own completion backend,
+    models and merge threshold in its .codeintel/ (recorded outside it, for this user)."""
+    from . import trust
+    from .models.registry import find_repo_root
+
+    if list_:
+        folders = [str(f) for f in trust.trusted_folders()]
+        if as_json:
+            _emit_json({"trusted": folders, "file": str(trust.config_home() / trust.TRUST_FILE)})
+        else:
+            for folder in folders:
+                click.echo(printable(folder))
+        return
+    if path is not None and not Path(path).is_dir():
+        raise Failure(f"{printable(path)}: no such directory", EXIT_USAGE)
+    folder = Path(path) if path is not None else (find_repo_root(Path.cwd()) or Path.cwd())
+    if revoke:
+        changed = trust.revoke(folder)
+        by = trust.trusted_by(folder)
+        message = (f"no longer trusted: {folder.resolve()}" if changed else f"was not trusted itself: {folder.resolve()}") \
+            + (f" (still trusted through {by}: `codeintel trust --revoke {by}`)" if by else "")
+    else:
+        folder = trust.trust(folder)
+        message = f"trusted: {folder} (its .codeintel/config.toml and models apply; recorded in " \
+                  f"{trust.config_home() / trust.TRUST_FILE})"
+    if as_json:
+        _emit_json(repository_trust(folder))
+    else:
+        click.echo(printable(message))
 
 
 # ---------------------------------------------------------------------------------------- merge
@@ -859,7 +902,8 @@ def resolve(file, dry_run, explain, threshold):
     resolver = Resolver(root)
     if not resolver.available:
         raise Failure("no merge model: train one with `codeintel train merge`", EXIT_USAGE)
-    limit = threshold if threshold is not None else merge_threshold(root, resolver)
+    limit = threshold if threshold is not None else merge_threshold(
+        root, resolver, warn=lambda note: click.echo(printable(note), err=True))
     rel = str(path.resolve().relative_to(root)) if root else str(path)
     result = resolve_text(text, rel, resolver, limit, _bases_from_index(root, path))
     if explain or dry_run:
@@ -1184,6 +1228,8 @@ def complete(location, n, backend, repo, as_json):
         raise Failure(f"{path} is not inside {root}", EXIT_USAGE) from None
     try:
         settings = load_completion_settings(root)
+        if settings.ignored:
+            click.echo(printable(settings.ignored), err=True)
         if backend:
             settings = settings.updated({"backend": backend})
     except ConfigError as exc:

@@ -1,4 +1,11 @@
-"""User settings: ``.codeintel/config.toml`` in the repository, overridden by command-line flags.
+"""Settings: the user's ``config.toml`` (``trust.user_config_path()``, e.g.
+``~/.config/codeintel/config.toml``), then the repository's ``.codeintel/config.toml``, then
+command-line flags, each overriding the one before, in the sections below.
+
+A repository is untrusted data (``codeintel.trust``): unless the user trusts it, its file may
+not choose where code is sent or what loads (``[completion]`` ``backend``, ``model_path``, ``url``,
+``model``, ``api_key_env``) nor make merges more eager (its ``[merge] threshold`` can only raise
+the threshold). What it set there is ignored and named in ``ignored`` for the front ends to say.
 
     [index]
     max_file_size = "1M"     # bytes, or with a K/M/G suffix
@@ -16,12 +23,18 @@
 """
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from indexer.files import DEFAULT_MAX_FILE_SIZE
+
+from . import trust
+
+# what only the user (or a trusted repository) decides: where code goes, what code or weights load
+TRUSTED_COMPLETION_SETTINGS = ("backend", "model_path", "url", "model", "api_key_env")
 
 
 class ConfigError(ValueError):
@@ -45,9 +58,10 @@ def parse_size(value: object) -> int:
     return size
 
 
-def _read_config(root: Path) -> tuple[Path, dict]:
-    """The parsed .codeintel/config.toml of ``root`` ({} when there is none)."""
-    path = root / ".codeintel" / "config.toml"
+def _read_config(root: Optional[Path]) -> tuple[Path, dict]:
+    """The parsed .codeintel/config.toml of ``root`` (``root`` None: the user's own file); {}
+    when there is none."""
+    path = trust.user_config_path() if root is None else root / ".codeintel" / "config.toml"
     if not path.is_file():
         return path, {}
     try:
@@ -66,7 +80,12 @@ class IndexSettings:
 
 def load_index_settings(root: Path) -> IndexSettings:
     settings = IndexSettings()
-    path, data = _read_config(root)
+    for source in (None, root):
+        _apply_index_section(settings, *_read_config(source))
+    return settings
+
+
+def _apply_index_section(settings: IndexSettings, path: Path, data: dict) -> None:
     section = data.get("index", {})
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [index] must be a table")
@@ -81,12 +100,45 @@ def load_index_settings(root: Path) -> IndexSettings:
         settings.since = str(section["since"])
     if "history" in section:
         settings.history = bool(section["history"])
-    return settings
 
 
-def load_merge_threshold(root: Path) -> Optional[float]:
-    """``[merge] threshold`` from .codeintel/config.toml (0 to 1), or None when not set."""
-    path, data = _read_config(root)
+@dataclass
+class MergeThresholdSetting:
+    """``[merge] threshold`` of ``root``: ``chosen`` by the user or a trusted repository (None:
+    the model's own applies); ``at_least``, an untrusted repository's value, which may only make
+    merges stricter."""
+    root: Optional[Path] = None
+    chosen: Optional[float] = None
+    at_least: Optional[float] = None
+
+    def resolve(self, default: float) -> float:
+        """The threshold to use; ``default`` (the model's) when nobody chose one."""
+        value = self.chosen if self.chosen is not None else default
+        return max(value, self.at_least) if self.at_least is not None else value
+
+    def ignored(self, default: float) -> Optional[str]:
+        """The line to say when an untrusted repository asked for a lower threshold, else None."""
+        value = self.chosen if self.chosen is not None else default
+        if self.at_least is None or self.at_least >= value:
+            return None
+        return trust.untrusted_note(self.root, [f"[merge] threshold = {self.at_least:g}"])
+
+
+def load_merge_threshold(root: Optional[Path]) -> MergeThresholdSetting:
+    """``[merge] threshold`` (0 to 1) from the user's file, then the repository's (trusted: it
+    overrides; untrusted: only ever toward stricter)."""
+    setting = MergeThresholdSetting(root=root)
+    setting.chosen = _merge_threshold_in(*_read_config(None))
+    if root is not None:
+        value = _merge_threshold_in(*_read_config(root))
+        if value is not None and trust.is_trusted(root):
+            setting.chosen = value
+        elif value is not None:
+            setting.at_least = value
+    return setting
+
+
+def _merge_threshold_in(path: Path, data: dict) -> Optional[float]:
     value = data.get("merge", {}).get("threshold") if isinstance(data.get("merge"), dict) else None
     if value is None:
         return None
@@ -114,16 +166,16 @@ class CompletionSettings:
     max_new_tokens: int = 48
     n: int = 3
     timeout: float = 10.0             # http: seconds per request
+    ignored: Optional[str] = field(default=None, compare=False)  # what an untrusted repository set, said
 
     def updated(self, values: dict) -> "CompletionSettings":
         """A copy with ``values`` applied (snake_case or camelCase keys); ConfigError on bad ones."""
         import dataclasses
-        import re
 
         out = dataclasses.replace(self)
-        names = {f.name: f for f in dataclasses.fields(self)}
+        names = {f.name: f for f in dataclasses.fields(self) if f.name != "ignored"}
         for key, value in values.items():
-            name = re.sub(r"(?<!^)(?=[A-Z])", "_", str(key)).lower()
+            name = setting_name(key)
             if name not in names:
                 raise ConfigError(f"[completion] has no setting {key!r} (one of {', '.join(names)})")
             if value is None:
@@ -150,12 +202,48 @@ class CompletionSettings:
         return out
 
 
-def load_completion_settings(root: Path) -> CompletionSettings:
-    path, data = _read_config(root)
-    section = data.get("completion", {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [completion] must be a table")
+def setting_name(key: object) -> str:
+    """``apiKeyEnv`` or ``api_key_env`` -> ``api_key_env``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", str(key)).lower()
+
+
+def load_completion_settings(root: Optional[Path]) -> CompletionSettings:
+    """``[completion]`` of the user's file, then of the repository's: all of it when the user
+    trusts the repository, else only what cannot send code away or load any (the rest is
+    named in ``ignored``)."""
+    settings = CompletionSettings()
+    for source in (None, root) if root is not None else (None,):
+        path, data = _read_config(source)
+        section = data.get("completion", {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path}: [completion] must be a table")
+        if source is not None and section and not trust.is_trusted(source):
+            kept = {k: v for k, v in section.items() if setting_name(k) not in TRUSTED_COMPLETION_SETTINGS}
+            dropped = [f"[completion] {k}" for k in section if k not in kept]
+            section = kept
+            if dropped:
+                settings.ignored = trust.untrusted_note(source, dropped)
+        try:
+            settings = settings.updated(section)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    return settings
+
+
+def repository_trust(root: Path, merge_default: float = 0.9) -> dict:
+    """Whether ``root`` is trusted, by what, and what of its settings is ignored for want of trust
+    (for ``codeintel models``, ``codeintel trust`` and the report); ``merge_default``: the active
+    merge model's threshold."""
+    ignored = []
     try:
-        return CompletionSettings().updated(section)
+        completion = load_completion_settings(root)
+        if completion.ignored:
+            ignored.append(completion.ignored)
+        merge_note = load_merge_threshold(root).ignored(merge_default)
+        if merge_note:
+            ignored.append(merge_note)
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        ignored.append(str(exc))
+    by = trust.trusted_by(root)
+    return {"root": str(Path(root).resolve()), "trusted": trust.is_trusted(root),
+            "trusted_by": str(by) if by else None, "ignored": ignored}

@@ -11,7 +11,7 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.uris import from_fs_path
 
-from codeintel import navigation
+from codeintel import navigation, trust
 
 from . import commands
 from .completion import candidates
@@ -59,6 +59,9 @@ def initialize(ls: CodeintelServer, params: lsp.InitializeParams):
     options = params.initialization_options
     if isinstance(options, dict):
         ls.apply_settings(None, options.get("codeintel", options))
+        if isinstance(options.get("workspaceTrusted"), bool):    # VS Code's workspace trust speaks for them
+            for folder in ls.folders:
+                trust.set_editor_trust(folder.root, options["workspaceTrusted"])
 
 
 @server.feature(lsp.INITIALIZED)

@@ -3,6 +3,7 @@
 (``codeintel.merge.driver.resolve_text``, what `codeintel resolve` runs)."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -12,6 +13,7 @@ from lsprotocol import types as lsp
 from .positions import UTF16, to_client_col
 
 SOURCE = "codeintel"
+log = logging.getLogger("codeintel.lsp.merge")
 
 
 def conflict_diagnostics(text: str, encoding=UTF16) -> list[lsp.Diagnostic]:
@@ -72,7 +74,7 @@ def resolve_document(uri: str, text: str, path: Optional[Path], root: Optional[P
     resolver = resolvers.get(root)
     if not resolver.available:
         return Resolution(None, 0, 0, "no merge model: train one with `codeintel train merge`")
-    limit = threshold if threshold is not None else merge_threshold(root, resolver)
+    limit = threshold if threshold is not None else merge_threshold(root, resolver, warn=log.warning)
     rel = path.resolve().relative_to(root).as_posix() if root and path else (path.name if path else None)
     bases = _bases_from_index(root, path) if root and path else []
     if cancelled():

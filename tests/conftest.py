@@ -5,11 +5,15 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# the user's codeintel configuration (trusted folders, models trained here, user config.toml) of
+# this test session: a fresh folder, never the real ~/.config/codeintel; subprocesses inherit it
+os.environ["CODEINTEL_CONFIG_HOME"] = tempfile.mkdtemp(prefix="codeintel-user-config-")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@example.com",
     "GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "ada@example.com",

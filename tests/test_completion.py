@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from codeintel import trust
 from codeintel.completion import BadPosition, Cursor, complete
 from codeintel.completion.matching import continuations, identifier_completions
 from codeintel.completion.proposals import buffer_facts, make_proposals, module_candidates, related_files
@@ -17,6 +18,7 @@ from codeintel.retrieval.text import count_tokens, cut_head, cut_tail
 from codeintel.store import Store, store_path
 
 from completion_repo import write_repo
+from completion_server import RecordingCompletionServer
 from conftest import cli, cli_json
 
 CIRCLE = '''\
@@ -200,8 +202,11 @@ def test_settings_from_config_and_overrides(tmp_path):
     assert load_completion_settings(tmp_path) == CompletionSettings()
     (tmp_path / ".codeintel" / "config.toml").write_text(
         '[completion]\nbackend = "http"\nurl = "http://127.0.0.1:1/v1"\nmax_new_tokens = 20\n')
+    s = load_completion_settings(tmp_path)        # not trusted: where code goes is not the repository's call
+    assert (s.backend, s.url, s.max_new_tokens) == ("builtin", None, 20) and "not trusted" in s.ignored
+    trust.trust(tmp_path)
     s = load_completion_settings(tmp_path)
-    assert (s.backend, s.url, s.max_new_tokens) == ("http", "http://127.0.0.1:1/v1", 20)
+    assert (s.backend, s.url, s.max_new_tokens, s.ignored) == ("http", "http://127.0.0.1:1/v1", 20, None)
     assert s.updated({"modelPath": "/m", "backend": "hf"}).model_path == "/m"
     for bad in ({"backend": "gpt"}, {"n": 0}, {"maxNewTokens": "many"}, {"colour": 1}):
         with pytest.raises(ConfigError):
@@ -268,30 +273,11 @@ def test_hf_backend_generates_from_a_local_checkpoint(indexed, tmp_path):
 
 
 def test_http_backend_sends_the_packed_prompt(indexed, tmp_path, monkeypatch):
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    seen = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append((self.path, self.headers.get("Authorization"), body))
-            answer = json.dumps({"choices": [{"text": "uare(self.radius) * 3.14\nignored", "index": 0}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = RecordingCompletionServer("uare(self.radius) * 3.14\nignored")
+    seen = server.seen
     try:
         monkeypatch.setenv("TEST_COMPLETION_KEY", "sekrit")
-        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        url = server.url
         settings = CompletionSettings(backend="http", url=url, model="tiny", api_key_env="TEST_COMPLETION_KEY")
         found = complete(indexed, "pkg/circle.py", CIRCLE, 10, len("        return area_of_sq"), settings=settings)
         assert [(s.text, s.source) for s in found] == [("uare(self.radius) * 3.14", "http")]
@@ -300,8 +286,7 @@ def test_http_backend_sends_the_packed_prompt(indexed, tmp_path, monkeypatch):
         assert body["prompt"].endswith("        return area_of_sq") and "pkg/shapes.py" in body["prompt"]
         assert body["stop"] == ["\n"]
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
     # the server gone: the fallback answers and names the problem
     settings = CompletionSettings(backend="http", url=url, timeout=2)
     found = complete(indexed, "pkg/circle.py", CIRCLE, 10, len("        return area_of_sq"), settings=settings)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from conftest import ROOT, cli, commit_all, git, init_repo
 
+from codeintel import trust
 from codeintel.merge.driver import merge_bytes
 from codeintel.merge.markers import has_markers
 
@@ -118,6 +119,7 @@ def test_a_learned_resolution_is_applied_and_recorded(merge_repo):
     repo, env = merge_repo
     (repo / ".codeintel").mkdir(exist_ok=True)
     (repo / ".codeintel" / "config.toml").write_text("[merge]\nthreshold = 0.3\n")
+    trust.trust(repo)      # the user's own repository: its threshold applies
     s = _scenario(7)
     cli("index", repo, "--quiet", check=0)
     proc = _branch_merge(repo, s["base"].encode(), s["ours"].encode(), s["theirs"].encode(), "pkg.py", env=env)
@@ -331,6 +333,7 @@ def test_numpy_inference_matches_the_torch_model_and_needs_no_torch(model_dir, t
     work = init_repo(tmp_path / "work")
     (work / ".codeintel").mkdir()
     (work / ".codeintel" / "config.toml").write_text("[merge]\nthreshold = 0.3\n")
+    trust.trust(work)      # the user's own repository: its threshold applies
     for name, text in (("o", s["base"]), ("a", s["ours"]), ("b", s["theirs"])):
         (work / name).write_text(text)
     script = ("import sys; from codeintel.cli import run; code = run(['merge-driver', 'o', 'a', 'b', '7', 'p.py']);"

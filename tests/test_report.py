@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from codeintel import trust
+
 from conftest import ROOT, cli, commit_all, git, init_repo
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "report.txt"
@@ -408,6 +410,7 @@ def test_a_decision_of_the_installed_driver_is_followed_into_the_committed_merge
     cli("install-merge-driver", "--repo", repo, check=0)
     (repo / ".codeintel").mkdir(exist_ok=True)
     (repo / ".codeintel" / "config.toml").write_text("[merge]\nthreshold = 0.0\n")
+    trust.trust(repo)      # the user's own repository: its threshold applies
     head = "import os\n\n\ndef handler(request):\n    value = request.get('k')\n"
     tail = "    return value\n\n\ndef other():\n    return 7\n"
     (repo / "pkg.py").write_text(head + "    result = compute(value, 7)\n" + tail)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from indexer.gitmerge import LABELS, git_merge_file
 
@@ -168,6 +169,11 @@ def record(repo_root: Optional[Path], path: str, outcome_decisions: list[Decisio
         pass
 
 
+def _tell(message: str) -> None:
+    """One line on stderr, where git shows what a merge driver says."""
+    print(f"codeintel: {message}", file=sys.stderr)
+
+
 def run_merge_driver(o_path: str, a_path: str, b_path: str, marker_size: int, path: Optional[str],
                      threshold: Optional[float] = None) -> int:
     """git's ``%O %A %B %L %P``: write the merge to %A; 0 when nothing is left to resolve."""
@@ -188,7 +194,7 @@ def run_merge_driver(o_path: str, a_path: str, b_path: str, marker_size: int, pa
             from .resolver import Resolver
 
             resolver = Resolver(root)
-            limit = threshold if threshold is not None else merge_threshold(root, resolver)
+            limit = threshold if threshold is not None else merge_threshold(root, resolver, warn=_tell)
             outcome = merge_bytes(base, ours, theirs, path, resolver, limit, style, marker_size,
                                   textual=(text, conflicts))
             text, conflicts = outcome.text, outcome.conflicts
@@ -202,16 +208,20 @@ def run_merge_driver(o_path: str, a_path: str, b_path: str, marker_size: int, pa
     return 0 if conflicts == 0 else 1
 
 
-def merge_threshold(root: Optional[Path], resolver=None) -> float:
-    """The configured threshold (.codeintel/config.toml [merge] threshold), else the model's."""
+def merge_threshold(root: Optional[Path], resolver=None, warn: Optional[Callable[[str], None]] = None) -> float:
+    """The threshold the user (or a trusted repository) configured in ``[merge] threshold``,
+    else the model's, else the default; an untrusted repository's own value only ever raises
+    it (``warn`` is told when one asked for less)."""
     from codeintel.config import load_merge_threshold
 
-    configured = load_merge_threshold(root) if root else None
-    if configured is not None:
-        return configured
+    setting = load_merge_threshold(root)
+    default = DEFAULT_THRESHOLD
     if resolver is not None and resolver.default_threshold is not None:
-        return float(resolver.default_threshold)
-    return DEFAULT_THRESHOLD
+        default = float(resolver.default_threshold)
+    note = setting.ignored(default)
+    if note and warn is not None:
+        warn(note)
+    return setting.resolve(default)
 
 
 # ------------------------------------------------------------------------------ resolve FILE

@@ -58,9 +58,11 @@ class HFCausalLM:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+            # never the checkpoint's own Python code, whoever made the folder
+            self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True,
+                                                           trust_remote_code=False)
             self.model = AutoModelForCausalLM.from_pretrained(str(self.path), local_files_only=True,
-                                                              use_safetensors=True).eval()
+                                                              use_safetensors=True, trust_remote_code=False).eval()
         except (OSError, ValueError) as exc:
             raise GenerationError(f"{self.path}: cannot load the checkpoint ({exc})") from None
         self.max_positions = int(getattr(self.model.config, "n_positions", 0)

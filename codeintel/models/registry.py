@@ -9,8 +9,11 @@ optionally, ``tokenizer.json``. Two places hold them:
 - ``codeintel/models/builtin/<feature>/``: defaults shipped in the package (``"built-in"``);
   the ``CODEINTEL_BUILTIN_MODELS`` environment variable points elsewhere (tests, packagers).
 
-The repository's model wins over the built-in one. A directory that is incomplete or whose
-JSON cannot be read is skipped with a reason (``ModelInfo.problem``), never an exception.
+The repository's model wins over the built-in one, but only a model this user saved here
+(``codeintel train``, remembered by ``trust.record_own_model``) or one in a repository the user
+trusts (``codeintel trust``): a model that came with a clone must not decide what completion
+suggests or how merges resolve. A directory that is incomplete, whose JSON cannot be read, or
+that is not trusted is skipped with a reason (``ModelInfo.problem``), never an exception.
 Listing models reads JSON and safetensors headers only: no torch import.
 """
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from .. import trust
 from ..store import STORE_DIR
 
 FEATURES = ("completion", "completion-ranker", "sketch", "merge", "edits", "clones")
@@ -162,13 +166,25 @@ def read_model_dir(directory: os.PathLike | str, feature: str, source: str) -> M
     return info
 
 
+def untrusted_problem(info: ModelInfo, repo_root: os.PathLike | str) -> Optional[str]:
+    """Why a repository's model may not be used (it came with the repository: not saved by this
+    user, in a repository not trusted), or None."""
+    if info.source != REPOSITORY or trust.is_own_model(info.path) or trust.is_trusted(repo_root):
+        return None
+    return (f"not trained here and {Path(repo_root).resolve()} is not trusted: "
+            f"`codeintel train {info.feature}` or `codeintel trust` to use it")
+
+
 def _candidates(feature: str, repo_root: Optional[os.PathLike | str]) -> list[ModelInfo]:
     found = []
     places = ([(repo_model_dir(repo_root, feature), REPOSITORY)] if repo_root is not None else []) \
         + [(builtin_dir(feature), BUILTIN)]
     for directory, source in places:
         if directory.exists():
-            found.append(read_model_dir(directory, feature, source))
+            info = read_model_dir(directory, feature, source)
+            if info.problem is None and repo_root is not None:
+                info.problem = untrusted_problem(info, repo_root)
+            found.append(info)
     return found
 
 
@@ -183,9 +199,10 @@ def active_model(feature: str, repo_root: Optional[os.PathLike | str]) -> Option
 
 def model_stamp(repo_root: Optional[os.PathLike | str], feature: str) -> tuple:
     """What identifies the models ``feature`` could use now: the repository's and the built-in
-    weights files (inode, size, time; None where absent). Saving replaces a model folder whole,
-    so a newly trained model changes it: a cache keyed by it reloads (a few stat calls)."""
-    out = []
+    weights files (inode, size, time; None where absent), and whether the repository is trusted.
+    Saving replaces a model folder whole, so a newly trained model changes it: a cache keyed by
+    it reloads (a few stat calls and one small file read)."""
+    out: list = [trust.is_trusted(repo_root)]
     folders = ([repo_model_dir(repo_root, feature)] if repo_root is not None else []) + [builtin_dir(feature)]
     for folder in folders:
         try:
@@ -293,6 +310,7 @@ def save_model(directory: os.PathLike | str, model, config: dict, meta: dict, to
                 tokenizer.save(str(tmp / TOKENIZER))
 
     replace_dir(target, fill)
+    trust.record_own_model(target)
     return target
 
 

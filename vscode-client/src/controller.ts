@@ -102,6 +102,8 @@ export class Controller implements vscode.Disposable {
             this.disposables.push(vscode.commands.registerCommand(command.id, handlers[command.id]));
         }
         this.disposables.push(vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)));
+        // trust granted: the server restarts to learn it (it is told at initialize)
+        this.disposables.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void this.restart()));
         this.statusItem.show();
         return this.start();
     }
@@ -230,7 +232,9 @@ export class Controller implements vscode.Disposable {
         return {
             documentSelector: documentSelector(),
             outputChannel: this.output,
-            initializationOptions: serverConfiguration(config()),
+            // VS Code's workspace trust decides whether the repository's own .codeintel/config.toml
+            // may choose backends, models and the merge threshold (codeintel/trust.py)
+            initializationOptions: { ...serverConfiguration(config()), workspaceTrusted: vscode.workspace.isTrusted },
             synchronize: { fileEvents: this.sourceWatcher },
             middleware: {
                 handleWorkDoneProgress: (token, params, next) => this.onWorkDoneProgress(token, params, () => next(token, params)),

@@ -81,7 +81,7 @@ test('the extension drives a real server process over stdio', { timeout: 60000, 
     assert.equal(started.env.CODEINTEL_TEST, 'yes');
     const [init] = events(logFile, 'initialize');
     const expectedSettings = { completion: { backend: 'http', url: 'http://127.0.0.1:9/v1' }, merge: { threshold: 0.8 } };
-    assert.deepEqual(init.initializationOptions, expectedSettings);
+    assert.deepEqual(init.initializationOptions, { ...expectedSettings, workspaceTrusted: true });
     assert.equal(init.rootUri, Uri.file(folder).toString());
     const [configuration] = await waitFor('workspace/configuration', () => events(logFile, 'configuration').length && events(logFile, 'configuration'));
     assert.deepEqual(configuration.answer, [expectedSettings, expectedSettings.completion]);

@@ -256,7 +256,7 @@ test('Resolve conflicts applies the returned edit only when the server did not s
 test('workspace/configuration for codeintel is answered from the settings; other sections go to VS Code', async (t) => {
     const { fake } = await activated(t, {}, { 'codeintel.completion.backend': 'http', 'codeintel.completion.url': 'http://localhost:8000/v1', 'codeintel.merge.threshold': 0.7 });
     const { middleware, initializationOptions } = fake.clients[0].options;
-    assert.deepEqual(initializationOptions, { completion: { backend: 'http', url: 'http://localhost:8000/v1' }, merge: { threshold: 0.7 } });
+    assert.deepEqual(initializationOptions, { completion: { backend: 'http', url: 'http://localhost:8000/v1' }, merge: { threshold: 0.7 }, workspaceTrusted: true });
     const nextCalls = [];
     const next = async (params) => (nextCalls.push(params), params.items.map((i) => `vscode:${i.section}`));
     const ours = await middleware.workspace.configuration({ items: [{ section: 'codeintel.completion' }, { section: 'codeintel.merge.threshold' }] }, undefined, next);
@@ -277,6 +277,25 @@ test('changing a server setting sends didChangeConfiguration; changing the launc
     assert.ok(fake.clients[0].stopped >= 1);
     assert.deepEqual(fake.clients[fake.clients.length - 1].launch.args, ['lsp', '-v']);
     assert.equal(controller.serverState.kind, 'running');
+});
+
+test('the server is told whether the workspace is trusted, and restarts when trust is granted', async (t) => {
+    reset();
+    state.trusted = false;
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'codeintel-ws-'));
+    t.after(() => fs.rmSync(folder, { recursive: true, force: true }));
+    state.workspaceFolders = [{ uri: Uri.file(folder), name: 'ws', index: 0 }];
+    const fake = fakeFactory({});
+    const controller = new Controller(fake.factory, ENV, onlyServer);
+    t.after(() => controller.dispose());
+    await controller.activate();
+    assert.equal(fake.clients[0].options.initializationOptions.workspaceTrusted, false);
+    state.trusted = true;
+    state.trustListeners.fire();
+    await controller.settled();
+    assert.equal(fake.clients.length, 2);
+    assert.equal(fake.clients[0].stopped, 1);
+    assert.equal(fake.clients[1].options.initializationOptions.workspaceTrusted, true);
 });
 
 test('Restart server stops the old client and starts a new one; dispose stops it', async (t) => {

@@ -152,6 +152,8 @@ function reset() {
     state.appliedEdits = []; // WorkspaceEdit passed to workspace.applyEdit
     state.config = {}; // 'codeintel.serverPath' -> value
     state.configListeners = new EventEmitter();
+    state.trusted = true;
+    state.trustListeners = new EventEmitter();
     state.watchers = [];
     state.workspaceFolders = undefined;
     state.activeTextEditor = undefined;
@@ -246,6 +248,10 @@ const workspace = withFallback(
     {
         getConfiguration: (section) => configuration(section),
         onDidChangeConfiguration: (listener) => state.configListeners.event(listener),
+        get isTrusted() {
+            return state.trusted;
+        },
+        onDidGrantWorkspaceTrust: (listener) => state.trustListeners.event(listener),
         createFileSystemWatcher: (glob) => {
             const created = new EventEmitter();
             const changed = new EventEmitter();
