@@ -23,7 +23,7 @@ import click
 
 from . import __version__
 from .config import ConfigError, load_index_settings, parse_size, repository_trust
-from .display import printable
+from .display import json_safe, markup_safe, printable
 from .models.extras import MissingExtra, needs_torch
 from .store import Store, StoreError, check_store_dir, find_store, store_path
 
@@ -46,7 +46,7 @@ def _console(stderr: bool = False):
 
 
 def _emit_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    click.echo(json_safe(json.dumps(data, indent=2, ensure_ascii=False, default=str)))
 
 
 def _open_store(repo: Optional[str]) -> Store:
@@ -160,8 +160,8 @@ def index(path, max_file_size, max_commits, since, no_history, workers, rebuild,
     elif not quiet:
         console = _console()
         if moved:
-            console.print(f"moved the old index aside to {moved}")
-        console.print(f"indexed {result.root} in {result.seconds:.2f}s: {result.listed} files listed, "
+            console.print(f"moved the old index aside to {markup_safe(moved)}")
+        console.print(f"indexed {markup_safe(result.root)} in {result.seconds:.2f}s: {result.listed} files listed, "
                       f"{result.parsed} parsed, {result.unchanged} unchanged, {result.deleted} removed, "
                       f"{result.skipped} skipped, {result.partial} with problems")
         if result.history:
@@ -201,11 +201,11 @@ def search(query, limit, repo, as_json):
             hit["text"] = textwrap.dedent(hit["text"]).strip("\n")
     def render(console, rows):
         for hit in rows:
-            console.print(f"[bold]{hit['path']}:{hit['start_line']}[/] {hit['kind']} "
-                          f"[cyan]{hit['name']}[/] [dim](score {hit['score']:.2f})[/]")
+            console.print(f"[bold]{markup_safe(hit['path'])}:{hit['start_line']}[/] {hit['kind']} "
+                          f"[cyan]{markup_safe(hit['name'])}[/] [dim](score {hit['score']:.2f})[/]")
             lines = hit["text"].splitlines()
             for line in lines[:4]:
-                console.print("    " + line, markup=False)
+                console.print("    " + printable(line, keep_tabs=True), markup=False)
             if len(lines) > 4:
                 console.print(f"    [dim]… {len(lines) - 4} more lines[/]")
 
@@ -224,8 +224,8 @@ def symbols(pattern, kind, limit, repo, as_json):
         rows = store.symbols(pattern, kind=kind, limit=limit)
     def render(console, rows):
         for row in rows:
-            console.print(f"{row['path']}:{row['line']}: [dim]{row['kind']:<9}[/] [cyan]{row['qualname']}[/]"
-                          f"  [dim]{row['signature'] or ''}[/]")
+            console.print(f"{markup_safe(row['path'])}:{row['line']}: [dim]{row['kind']:<9}[/] "
+                          f"[cyan]{markup_safe(row['qualname'])}[/]  [dim]{markup_safe(row['signature'] or '')}[/]")
 
     _show(rows, as_json, render)
 
@@ -243,8 +243,8 @@ def refs(name, limit, repo, as_json):
 
     def render(console, rows):
         for row in rows:
-            console.print(f"{row['path']}:{row['line']}:{row['col'] + 1}: ", end="")
-            console.print(row["text"], markup=False)
+            console.print(f"{printable(row['path'])}:{row['line']}:{row['col'] + 1}: ", end="", markup=False)
+            console.print(printable(row["text"], keep_tabs=True), markup=False)
 
     _show(rows, as_json, render)
 
@@ -262,7 +262,7 @@ def stats(repo, as_json):
     from rich.table import Table
 
     console = _console()
-    console.print(f"[bold]{data['root'] or data['store']}[/]  (index {data['size_bytes'] / 1e6:.1f} MB,"
+    console.print(f"[bold]{markup_safe(data['root'] or data['store'])}[/]  (index {data['size_bytes'] / 1e6:.1f} MB,"
                   f" schema {data['schema_version']})")
     files = data["files"]
     console.print(f"files: {sum(files.values())} listed, {files.get('ok', 0)} indexed, "
@@ -289,7 +289,7 @@ def stats(repo, as_json):
         if rows:
             console.print(f"[bold]{title}[/] ({len(rows)}):")
             for row in rows[:50]:
-                console.print(f"  {row['path']}: {row['reason']}", markup=False)
+                console.print(f"  {printable(row['path'])}: {printable(row['reason'])}", markup=False)
             if len(rows) > 50:
                 console.print(f"  … {len(rows) - 50} more (see --json)")
 
@@ -309,8 +309,7 @@ def models(repo, as_json):
     else:
         root = find_repo_root(Path.cwd()) or Path.cwd().resolve()
     found = list_models(root)
-    merge_model = next((info for info in found if info.feature == "merge" and info.active), None)
-    trusted = repository_trust(root, float(merge_model.config.get("threshold", 0.9)) if merge_model else 0.9)
+    trusted = repository_trust(root)
     features = []
     for feature in FEATURES:
         mine = [info for info in found if info.feature == feature]

@@ -230,16 +230,19 @@ def load_completion_settings(root: Optional[Path]) -> CompletionSettings:
     return settings
 
 
-def repository_trust(root: Path, merge_default: float = 0.9) -> dict:
+def repository_trust(root: Path) -> dict:
     """Whether ``root`` is trusted, by what, and what of its settings is ignored for want of trust
-    (for ``codeintel models``, ``codeintel trust`` and the report); ``merge_default``: the active
-    merge model's threshold."""
+    (for ``codeintel models``, ``codeintel trust`` and the report)."""
+    from .models.registry import active_model
+
     ignored = []
     try:
         completion = load_completion_settings(root)
         if completion.ignored:
             ignored.append(completion.ignored)
-        merge_note = load_merge_threshold(root).ignored(merge_default)
+        merge_model = active_model("merge", root)
+        merge_note = load_merge_threshold(root).ignored(
+            float(merge_model.config.get("threshold", 0.9)) if merge_model else 0.9)
         if merge_note:
             ignored.append(merge_note)
     except ConfigError as exc:

@@ -8,6 +8,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from . import format as fmt
+from ..display import printable
 from .blocks import Bars, Facts, Note, Table, Trend
 
 SHADES = ("█", "▒", "░", "▓")
@@ -26,7 +27,7 @@ def _cut(label: str, width: int) -> str:
 
 def bar_lines(block: Bars, width: int) -> list[Text]:
     """One line per label: the label, a bar scaled to the largest total, the figure."""
-    labels = [_cut(label, LABEL_MAX) for label in block.labels]
+    labels = [_cut(printable(label), LABEL_MAX) for label in block.labels]
     label_w = max((len(label) for label in labels), default=0)
     shown = block.shown or [f"{sum(v):,.0f}" for v in block.values]
     shown_w = max((len(s) for s in shown), default=0)
@@ -84,8 +85,8 @@ def _facts_lines(block: Facts, width: int) -> list[Text]:
             line = Text()
         if line.plain:
             line.append("  ·  ", style="dim")
-        line.append(f"{label} ", style="dim")
-        line.append(value, style="bold")
+        line.append(f"{printable(label)} ", style="dim")
+        line.append(printable(value), style="bold")
     return lines + [line]
 
 
@@ -95,7 +96,7 @@ def _table(block: Table) -> RichTable:
         numeric = k in block.numeric
         table.add_column(column, justify="right" if numeric else "left", overflow="fold", no_wrap=numeric)
     for row in block.rows:
-        table.add_row(*(escape(cell) for cell in row))
+        table.add_row(*(escape(printable(cell)) for cell in row))
     return table
 
 
@@ -122,7 +123,7 @@ def render(report: dict, sections: list, console) -> None:
         console.file = _AsciiFile(console.file, encoding)
     width = console.width
     indexed = report.get("last_indexed_at")
-    console.print(Text.assemble(("codeintel report ", "bold"), (report["root"], "bold cyan")))
+    console.print(Text.assemble(("codeintel report ", "bold"), (printable(report["root"]), "bold cyan")))
     console.print(Text(f"indexed {fmt.moment(indexed)}; codeintel {report['version']}", style="dim"))
     for _name, title, blocks in sections:
         console.print()
@@ -132,7 +133,7 @@ def render(report: dict, sections: list, console) -> None:
                 for line in _facts_lines(block, width):
                     console.print(line)
             elif isinstance(block, Note):
-                console.print(Text(block.text, style=TONES.get(block.tone, "")))
+                console.print(Text(printable(block.text), style=TONES.get(block.tone, "")))
             elif isinstance(block, Table):
                 console.print(Text(block.title, style="bold underline"))
                 console.print(_table(block))

@@ -1,5 +1,6 @@
 """The Models section: for each learned feature the model it uses (this repository's own or
-the built-in one), its size and headline metrics, or what the feature falls back to."""
+the built-in one), its size and headline metrics, or what the feature falls back to; and what
+of the repository's own settings and models is ignored because the user has not trusted it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,6 +41,7 @@ def headline(metrics: dict, limit: int = 3) -> list[list]:
 
 
 def collect(ctx) -> dict:
+    from codeintel.config import repository_trust
     from codeintel.models.registry import FALLBACKS, FEATURES, list_models
 
     found = list_models(ctx.root)
@@ -55,7 +57,7 @@ def collect(ctx) -> dict:
                              "date": active.meta.get("date"),
                              "metrics": headline(active.metrics)}
         features.append(row)
-    return {"features": features}
+    return {"features": features, "trust": repository_trust(ctx.root)}
 
 
 def layout(data: dict) -> list:
@@ -71,6 +73,8 @@ def layout(data: dict) -> list:
             rows.append([row["feature"], "none", "-", "-", f"falls back to {row['fallback']}"])
     blocks = [Table("learned features", ["feature", "model", "size", "parameters", "held-out metrics"],
                     rows, numeric=(2, 3))]
+    for note in data.get("trust", {}).get("ignored", []):
+        blocks.append(Note(note, "warn"))
     for row in data["features"]:
         for s in row["skipped"]:
             blocks.append(Note(f"{row['feature']}: skipped {s['path']}: {s['reason']}", "warn"))
