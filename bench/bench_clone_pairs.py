@@ -39,7 +39,7 @@ LEVELS = {"light": ["comments"], "renamed": ["rename", "comments"],
           "medium": ["rename", "comments", "dead_code", "if_swap"],
           "heavy": ["rename", "reorder", "for_while", "if_swap", "dead_code", "comments"],
           "held-out": ["for_while", "reorder"]}
-DEFAULT_DATA = "/work/shared/corpora/clones/poj104_train_valid.jsonl.gz"
+DEFAULT_DATA = str(Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "clones" / "poj104_train_valid.jsonl.gz")
 
 
 def main() -> None:

@@ -25,8 +25,7 @@ DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "cor
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, default=Path("/work/shared/corpora/edits")
-                    if Path("/work/shared/corpora/edits").is_dir() else DEFAULT_CORPUS)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--holdout", default="psf/requests", help="Repository tested on only ('' = none).")
     ap.add_argument("--cut", default=None)
     ap.add_argument("--max-cases", type=int, default=1000)

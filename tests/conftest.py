@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"        # the team's corpora beside the checkout; tests using it skip without it
 # the user's codeintel configuration (trusted folders, models trained here, user config.toml) of
 # this test session: a fresh folder, never the real ~/.config/codeintel; subprocesses inherit it
 os.environ["CODEINTEL_CONFIG_HOME"] = tempfile.mkdtemp(prefix="codeintel-user-config-")

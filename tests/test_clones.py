@@ -1,6 +1,6 @@
 """Clone and plagiarism detection: tokens, winnowing, fragments with exact ranges, the
 `codeintel plagiarism` and `codeintel clones` commands (real subprocesses), the archive store,
-templates, the HTML/CSV/JSON outputs, and the Dolos samples when /work/shared is present."""
+templates, the HTML/CSV/JSON outputs, and the Dolos samples when ../shared is present."""
 from __future__ import annotations
 
 import csv
@@ -14,9 +14,9 @@ import pytest
 from codeintel.clones.fingerprints import winnow
 from codeintel.clones.fragments import Document, compare
 from codeintel.clones.tokens import token_texts, tokenize
-from conftest import cli, cli_json
+from conftest import SHARED, cli, cli_json
 
-DOLOS = Path("/work/shared/corpora/clones/dolos-python-samples")
+DOLOS = SHARED / "corpora" / "clones" / "dolos-python-samples"
 
 ORIGINAL = textwrap.dedent('''\
     def mean(values):

@@ -2,7 +2,7 @@
 plan and its assembly, the marker parser, and the corpus / store readers.
 
 Agreement with real data is measured where it is available: ``git merge-file`` (generated inputs;
-skipped without git) and the merge corpus under /work/shared (a sample; skipped when absent).
+skipped without git) and the merge corpus under ../shared (a sample; skipped when absent).
 """
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ from codeintel.merge.patterns import (PATTERNS, UNRESOLVABLE, apply_pattern, lin
 from codeintel.merge.tokens import generic_tokenize, tokenize
 from codeintel.merge.xdiff import diff
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path("/work/shared/corpora/merge")
+from conftest import ROOT, SHARED  # noqa: E402
+
+CORPUS = SHARED / "corpora" / "merge"
 GIT = shutil.which("git")
 needs_git = pytest.mark.skipif(GIT is None, reason="git not installed")
 needs_corpus = pytest.mark.skipif(not any(CORPUS.glob("*.jsonl.gz")) if CORPUS.is_dir() else True,

@@ -180,9 +180,10 @@ def test_text_report_matches_the_snapshot(project, report):
     console = Console(file=out, width=100, color_system=None, force_terminal=False, highlight=False)
     render_text(report, console)
     text = _normalise(out.getvalue(), project[0])
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(text)
+    assert SNAPSHOT.exists(), "tests/snapshots/report.txt is missing: UPDATE_SNAPSHOTS=1 writes it (then review it)"
     expected = SNAPSHOT.read_text()
     assert text == expected, "the report differs from tests/snapshots/report.txt (UPDATE_SNAPSHOTS=1 rewrites it):\n" \
         + "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True), "snapshot", "now"))

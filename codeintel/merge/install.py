@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from codeintel.display import printable
+
 DRIVER_NAME = "codeintel"
 ATTRIBUTE_LINE = f"* merge={DRIVER_NAME}"
 
@@ -22,14 +24,23 @@ def _git_config(args: list[str], cwd: Path) -> None:
 
 
 def _append_line(path: Path, line: str) -> bool:
+    """Add ``line`` to the attributes file ``path`` unless it is there; the file is replaced
+    atomically, and never written through a symbolic link (a repository could commit
+    ``.gitattributes`` as a link to a file outside it)."""
+    from codeintel.store.files import write_bytes_atomic
+
+    if path.is_symlink():
+        from codeintel.cli import EXIT_USAGE, Failure
+        raise Failure(f"{printable(path)} is a symbolic link; codeintel does not write through it: add the line "
+                      f"'{line}' to the file it points to yourself", EXIT_USAGE)
     existing = path.read_text("utf-8") if path.exists() else ""
     if line in existing.splitlines():
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as fh:
-        if existing and not existing.endswith("\n"):
-            fh.write("\n")
-        fh.write(line + "\n")
+    text = existing + ("\n" if existing and not existing.endswith("\n") else "") + line + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"), keep_mode=True)
+    if not existing:
+        os.chmod(path, 0o644)      # a new file: readable like any other in the work tree
     return True
 
 

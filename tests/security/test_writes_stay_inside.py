@@ -189,3 +189,23 @@ def test_a_symlinked_index_is_refused(tmp_path, name):
     assert _digest(target) == before
     proc = cli("search", "fresh", "--repo", repo, check=3)
     _one_clear_line(proc, name, "symbolic link")
+
+
+def test_install_merge_driver_never_writes_through_a_committed_gitattributes_link(tmp_path):
+    """A repository commits ``.gitattributes`` as a link to a file of the user's: installing the
+    driver there must not append to that file."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's own file\n")
+    repo = init_repo(tmp_path / "cloned")
+    (repo / ".gitattributes").symlink_to(victim)
+    commit_all(repo, "attributes as a link")
+    proc = cli("install-merge-driver", "--repo", repo)
+    assert proc.returncode == 2 and "symbolic link" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert victim.read_text() == "the user's own file\n"
+    # a plain file is still extended, and stays readable
+    (repo / ".gitattributes").unlink()
+    (repo / ".gitattributes").write_text("*.png binary")
+    cli("install-merge-driver", "--repo", repo, check=0)
+    assert (repo / ".gitattributes").read_text() == "*.png binary\n* merge=codeintel\n"
+    assert (repo / ".gitattributes").stat().st_mode & 0o777 != 0o600
