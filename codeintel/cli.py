@@ -905,6 +905,8 @@ def resolve(file, dry_run, explain, threshold):
         root, resolver, warn=lambda note: click.echo(printable(note), err=True))
     rel = str(path.resolve().relative_to(root)) if root else str(path)
     result = resolve_text(text, rel, resolver, limit, _bases_from_index(root, path))
+    if result.too_costly:
+        click.echo(f"{printable(file)}: {result.too_costly}; conflict markers left as they are", err=True)
     if explain or dry_run:
         for d in result.decisions:
             state = "resolved" if d.resolved else "left"
@@ -1177,15 +1179,27 @@ def report(path, sections, html_file, sarif_file, as_json):
 # ---------------------------------------------------------------------------------------- lsp
 @main.command()
 @click.option("--tcp", "tcp", metavar="HOST:PORT", default=None, help="Listen on TCP instead of stdio.")
-def lsp(tcp):
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --tcp: clients must send this file's token (else $CODEINTEL_LSP_TOKEN's) "
+                   "as initializationOptions.token.")
+@click.option("--allow-unauthenticated", is_flag=True, help="With --tcp: serve clients without a token.")
+def lsp(tcp, token_file, allow_unauthenticated):
     """The language server (stdio by default): navigation, completion, merge conflicts."""
+    token = None
     if tcp is not None:
         host, sep, port = tcp.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
             raise Failure(f"--tcp {tcp}: expected HOST:PORT, e.g. 127.0.0.1:2087", EXIT_USAGE)
+        from lsp.tcp import TokenError, load_token
+        try:
+            token = load_token(token_file, allow_unauthenticated)
+        except TokenError as exc:
+            raise Failure(str(exc), EXIT_USAGE) from None
+    elif token_file is not None or allow_unauthenticated:
+        raise Failure("--token-file and --allow-unauthenticated apply to --tcp only", EXIT_USAGE)
     from lsp.server import start
 
-    start(tcp)
+    start(tcp, token)
 
 
 # ---------------------------------------------------------------------------------------- completion

@@ -112,5 +112,11 @@ class OpenDocument:
         self.stale = False
         return record
 
+    def adopt(self, other: "OpenDocument") -> None:
+        """Take the extraction of ``other``, a copy of this document refreshed elsewhere (another
+        thread) at the same version."""
+        self.data, self.tree, self.record, self.degraded = other.data, other.tree, other.record, other.degraded
+        self.buffer, self.stale = other.buffer, False
+
     def blob(self) -> str:
         return git_blob_id(self.data)

@@ -4,10 +4,12 @@ through the state kept by ``lsp.server.CodeintelServer``."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 
 from lsprotocol import types as lsp
+from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.uris import from_fs_path
 
@@ -25,6 +27,7 @@ from .server import (REQUEST_FAILED, RESOLVE_TITLE, CodeintelServer, RawJson, _i
 
 log = logging.getLogger(__name__)
 
+_CONVERTER = get_converter()   # encodes answers built off the loop (documentSymbol)
 PARTIAL_BATCH = 1000       # locations per $/progress notification of a streamed references answer
 
 _KINDS = {
@@ -103,9 +106,12 @@ def did_open(ls: CodeintelServer, params: lsp.DidOpenTextDocumentParams):
     item = params.text_document
     path = _path_of(item.uri)
     doc = OpenDocument(item.uri, path, ls.folder_for(path), item.text, item.version)
-    ls.documents[item.uri] = doc
-    ls.refresh(doc)
-    ls.update_findings(doc)
+    ls.documents[item.uri] = doc      # at once: the edits that follow apply to it
+
+    async def extract() -> None:      # a large file is parsed while other messages are answered
+        await ls.refresh_off_loop(doc)
+        ls.update_findings(doc)
+    asyncio.ensure_future(extract())
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
@@ -162,19 +168,30 @@ def did_change_watched_files(ls: CodeintelServer, params: lsp.DidChangeWatchedFi
 
 # -------------------------------------------------------------------- navigation
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-def document_symbol(ls: CodeintelServer, params: lsp.DocumentSymbolParams):
-    doc = ls.document(params.text_document.uri)
-    if doc is None:
-        return None
+async def document_symbol(ls: CodeintelServer, params: lsp.DocumentSymbolParams):
+    """The buffer's symbol tree; the extraction and the answer's encoding (seconds for a large
+    buffer) run in the read pool, so the loop answers hover, cancellation… meanwhile."""
+    loop, uri = asyncio.get_running_loop(), params.text_document.uri
+    doc = ls.documents.get(uri)
+    if doc is not None and doc.stale:
+        await ls.refresh_off_loop(doc)
+    elif doc is None:
+        doc = await loop.run_in_executor(ls.read_pool, ls.from_disk, uri)
+        if doc is None:
+            return None
+    buffer, encoding = doc.buffer, ls.encoding
 
     def convert(node) -> lsp.DocumentSymbol:
         sym = node["symbol"]
         return lsp.DocumentSymbol(
             name=sym.name, kind=_KINDS.get(sym.kind, lsp.SymbolKind.Variable),
-            range=to_range(node["range"], ls.encoding), selection_range=to_range(node["selection"], ls.encoding),
+            range=to_range(node["range"], encoding), selection_range=to_range(node["selection"], encoding),
             detail=sym.signature or None, children=[convert(child) for child in node["children"]])
 
-    return [convert(node) for node in navigation.symbol_tree(doc.buffer)]
+    def answer() -> RawJson:
+        return RawJson(json.dumps([_CONVERTER.unstructure(convert(node)) for node in navigation.symbol_tree(buffer)]))
+
+    return await loop.run_in_executor(ls.read_pool, answer)
 
 
 @server.feature(lsp.WORKSPACE_SYMBOL)

@@ -1,6 +1,7 @@
 """The LSP base protocol's framing (a ``Content-Length`` header, a blank line, the JSON body) for
 clients that talk to ``codeintel lsp`` over raw pipes instead of through pygls: the tests'
-``RawClient`` and the benchmark's ``WireClient``. (The server frames through pygls.)"""
+``RawClient``, the benchmark's ``WireClient`` and the TCP listener (``lsp.tcp``), which relays
+each client's messages to a server of its own. (The server frames through pygls.)"""
 from __future__ import annotations
 
 from typing import BinaryIO, Optional

@@ -208,6 +208,10 @@ class CodeintelServer(LanguageServer):
             if doc.stale:
                 self.refresh(doc)
             return doc
+        return self.from_disk(uri)
+
+    def from_disk(self, uri: str) -> Optional[OpenDocument]:
+        """A transient document read from disk, inside a workspace folder (any thread)."""
         path = _path_of(uri)
         folder = self.folder_for(path)
         if folder is None or not path.is_file():
@@ -248,6 +252,25 @@ class CodeintelServer(LanguageServer):
         self.publish_diagnostics(doc)
         self.write_through(doc, record)
 
+    async def refresh_off_loop(self, doc: OpenDocument) -> None:
+        """``refresh``, with the extraction (a parse of up to ``index.maxFileSize``, seconds for a
+        large buffer) done on a copy of the text in the read pool while the loop answers other
+        messages. Kept only if the buffer was not edited meanwhile (a later refresh follows)."""
+        size = self.settings_for(doc.folder).max_file_size
+        client_doc = self.workspace.text_documents.get(doc.uri)
+        text = client_doc.source if client_doc is not None else doc.data.decode("utf-8", "surrogateescape")
+        copy = OpenDocument(doc.uri, doc.path, doc.folder, text, doc.version)
+        try:
+            record = await asyncio.get_running_loop().run_in_executor(self.read_pool, copy.refresh, size)
+        except RuntimeError:      # the pool is shut down: the server is stopping
+            return
+        if (self.documents.get(doc.uri) is not doc or doc.version != copy.version or not doc.stale
+                or self.settings_for(doc.folder).max_file_size != size):   # edited or reconfigured since
+            return
+        doc.adopt(copy)
+        self.publish_diagnostics(doc)
+        self.write_through(doc, record)
+
     def schedule_refresh(self, doc: OpenDocument) -> None:
         old = self._timers.pop(doc.uri, None)
         if old is not None:
@@ -259,7 +282,7 @@ class CodeintelServer(LanguageServer):
         self._timers.pop(uri, None)
         doc = self.documents.get(uri)
         if doc is not None and doc.stale:
-            self.refresh(doc)
+            asyncio.ensure_future(self.refresh_off_loop(doc))
 
     def write_through(self, doc: OpenDocument, record) -> None:
         """Write the buffer's record to its folder's index (writer thread), unless the index
@@ -539,15 +562,17 @@ def _index_errors(handler):
 server = CodeintelServer()
 
 
-def start(tcp: Optional[str] = None) -> None:
-    """Serve over stdio, or on ``HOST:PORT``."""
+def start(tcp: Optional[str] = None, token: Optional[str] = None) -> None:
+    """Serve over stdio, or listen on ``HOST:PORT`` (``lsp.tcp``: clients must send ``token``)."""
     from . import features  # noqa: F401  (registers the handlers on ``server``)
 
     from . import logs
 
     logs.configure()
     if tcp:
+        from .tcp import serve
+
         host, _, port = tcp.rpartition(":")
-        server.start_tcp(host or "127.0.0.1", int(port))
+        serve(host or "127.0.0.1", int(port), token)
     else:
         server.start_io()

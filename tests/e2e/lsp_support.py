@@ -181,6 +181,49 @@ def open_doc(client: LanguageClient, path: Path, text: str | None = None, langua
     return uri(path)
 
 
+def tcp_listener(*args: str, env: dict | None = None):
+    """`codeintel lsp --tcp 127.0.0.1:0 ARGS` started, and the port it says it listens on."""
+    import re
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-m", "codeintel", "lsp", "--tcp", "127.0.0.1:0", *args],
+                            env={**server_env(), **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = proc.stderr.readline().decode("utf-8", "replace")
+    found = re.search(r"listening on [\d.]+:(\d+)", line)
+    if found is None:
+        proc.kill()
+        raise AssertionError(f"the listener did not start: {line}{proc.stderr.read().decode()}")
+    return proc, int(found.group(1))
+
+
+def stop_listener(proc) -> None:
+    """Stop a ``tcp_listener``; fails if it wrote a traceback."""
+    proc.terminate()
+    proc.wait(timeout=10)
+    check_stderr(proc.stderr.read().decode("utf-8", "replace"), "the TCP listener")
+
+
+def tcp_exchange(conn, message: dict | None = None, raw: bytes | None = None) -> dict | None:
+    """Send a message (framed) or raw bytes on a socket; the next message back, None when the
+    connection is closed instead."""
+    import json
+
+    from lsp.framing import frame, read_frame
+
+    try:
+        conn.sendall(raw if raw is not None else frame(json.dumps(message).encode()))
+        with conn.makefile("rb") as stream:
+            body = read_frame(stream)
+    except (ConnectionResetError, BrokenPipeError):     # closed with our bytes unread
+        return None
+    return json.loads(body) if body else None
+
+
+def initialize_message(repo: Path, msg_id=1, **options) -> dict:
+    return {"jsonrpc": "2.0", "id": msg_id, "method": "initialize", "params": {
+        "processId": None, "rootUri": uri(repo), "capabilities": {}, "initializationOptions": options}}
+
+
 class RawClient:
     """`codeintel lsp` driven byte by byte: for malformed input that no LSP client library sends.
     Requests from the server (configuration, progress, registration) are answered with null, or

@@ -158,49 +158,23 @@ async def test_a_locked_index_delays_writes_but_not_answers(tmp_path):
 
 
 def test_tcp_transport_and_a_bad_address(tmp_path):
-    import json
     import socket
-    import subprocess
-    import sys
 
     from conftest import cli
-    from lsp_support import server_env
+    from lsp_support import initialize_message, stop_listener, tcp_exchange, tcp_listener
 
     bad = cli("lsp", "--tcp", "no-port-here")
     assert bad.returncode == 2 and "expected HOST:PORT" in bad.stderr and "Traceback" not in bad.stderr
 
     repo = make_repo(tmp_path)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "codeintel", "lsp", "--tcp", f"127.0.0.1:{port}"],
-                            env=server_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc, port = tcp_listener(env={"CODEINTEL_LSP_TOKEN": "s3cret"})
     try:
-        for _ in range(100):
-            try:
-                conn = socket.create_connection(("127.0.0.1", port), timeout=10)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("the server never listened")
-        with conn:
-            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                               "params": {"processId": None, "rootUri": uri(repo), "capabilities": {}}}).encode()
-            conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += conn.recv(65536)
-            head, rest = data.split(b"\r\n\r\n", 1)
-            length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1])
-            while len(rest) < length:
-                rest += conn.recv(65536)
-            answer = json.loads(rest[:length])
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
+            answer = tcp_exchange(conn, initialize_message(repo, token="s3cret"))
         assert answer["id"] == 1 and answer["result"]["serverInfo"]["name"] == "codeintel"
         assert answer["result"]["capabilities"]["definitionProvider"]
     finally:
-        proc.kill()
-        proc.wait()
+        stop_listener(proc)
 
 
 def test_shutdown_during_the_first_index_exits_promptly_and_leaves_a_usable_index(tmp_path):
