@@ -206,7 +206,10 @@ async def test_missing_merge_model_degrades_with_a_reason(tmp_path):
             # a merge model saved in the repository while the server runs (what `codeintel train
             # merge` writes; here the built-in one) is used by the next request, without a restart
             import codeintel.models.registry as registry
-            shutil.copytree(Path(registry.__file__).parent / "builtin" / "merge", repo / ".codeintel" / "models" / "merge")
+            from codeintel import trust
+            saved = repo / ".codeintel" / "models" / "merge"
+            shutil.copytree(Path(registry.__file__).parent / "builtin" / "merge", saved)
+            trust.record_own_model(saved)      # what save_model does: this user made it (no trust needed)
             actions = await _code_actions(client, doc, line)
             assert actions and "no merge model" not in (actions[0].disabled.reason if actions[0].disabled else "")
     finally:
