@@ -174,6 +174,16 @@ def _tell(message: str) -> None:
     print(f"codeintel: {message}", file=sys.stderr)
 
 
+def _tell_model_not_used(path: str, fallback: Optional[str]) -> None:
+    """Say why the model did not run on a conflicted file (it failed to load or run, or there
+    is none), so that a conflict left to git is never left in silence."""
+    if fallback and fallback.startswith(("error", "no merge model")):
+        from codeintel.display import printable as shown
+
+        reason = fallback.removeprefix("error (").split("); git's textual merge")[0].split(": git's textual")[0]
+        _tell(f"{shown(path)}: the merge model could not run ({reason}); git's conflict markers are left")
+
+
 def run_merge_driver(o_path: str, a_path: str, b_path: str, marker_size: int, path: Optional[str],
                      threshold: Optional[float] = None) -> int:
     """git's ``%O %A %B %L %P``: write the merge to %A; 0 when nothing is left to resolve."""
@@ -198,12 +208,13 @@ def run_merge_driver(o_path: str, a_path: str, b_path: str, marker_size: int, pa
             outcome = merge_bytes(base, ours, theirs, path, resolver, limit, style, marker_size,
                                   textual=(text, conflicts))
             text, conflicts = outcome.text, outcome.conflicts
+            _tell_model_not_used(path or a_path, outcome.fallback)
             from indexer.files import git_blob_id
 
             record(root, path or a_path, outcome.decisions, outcome.model, limit, "merge-driver",
                    tuple(git_blob_id(data) for data in (base, ours, theirs)))
-        except Exception:  # noqa: BLE001 - git's textual merge stands
-            pass
+        except Exception as exc:  # noqa: BLE001 - git's textual merge stands
+            _tell_model_not_used(path or a_path, f"error ({type(exc).__name__}: {exc}); git's textual merge")
     write_atomically(a_path, text)
     return 0 if conflicts == 0 else 1
 
