@@ -348,11 +348,12 @@ async def _resolution(ls: CodeintelServer, doc: OpenDocument):
     from codeintel.models.registry import model_stamp
 
     root = doc.folder.root if doc.folder else None
-    key = (doc.uri, doc.version, model_stamp(root, "merge"))     # a newly trained model resolves again
+    threshold = ls.settings_for(doc.folder).merge_threshold
+    # a newly trained model, or another threshold, resolves again
+    key = (doc.uri, doc.version, model_stamp(root, "merge"), threshold)
     if key in ls._resolutions:
         return ls._resolutions[key]
     text = doc.data.decode("utf-8", "surrogateescape")
-    threshold = ls.settings_for(doc.folder).merge_threshold
     event = threading.Event()
     try:
         result = await asyncio.get_running_loop().run_in_executor(
@@ -384,13 +385,16 @@ async def code_action(ls: CodeintelServer, params: lsp.CodeActionParams):
     if not touched:
         return actions or None
     result = await _resolution(ls, doc)
-    action = lsp.CodeAction(title=RESOLVE_TITLE, kind=lsp.CodeActionKind.QuickFix, diagnostics=touched,
-                            is_preferred=True)
     if result.edit is None:
-        action.disabled = lsp.CodeActionDisabled(reason=result.message)
+        # enabled, so that the editor shows it (VS Code hides a disabled quick fix), and its title
+        # says why; no command (lsprotocol's clients would read an action with one as a Command)
+        why = result.reason(conflicts.index(touched[0]))
+        action = lsp.CodeAction(title=f"{RESOLVE_TITLE}: not resolved, {why}", kind=lsp.CodeActionKind.QuickFix,
+                                diagnostics=touched, is_preferred=False)
     else:
-        action.title = f"{RESOLVE_TITLE} ({result.resolved} of {result.resolved + result.left})"
-        action.edit = result.edit
+        action = lsp.CodeAction(title=f"{RESOLVE_TITLE} ({result.resolved} of {result.resolved + result.left})",
+                                kind=lsp.CodeActionKind.QuickFix, diagnostics=touched, is_preferred=True,
+                                edit=result.edit)
     return [action] + actions
 
 

@@ -33,11 +33,19 @@ def conflict_diagnostics(text: str, encoding=UTF16) -> list[lsp.Diagnostic]:
                 range=lsp.Range(lsp.Position(line, 0),
                                 lsp.Position(line + len(lines) - 1, to_client_col(last.encode(), len(last.encode()), encoding))),
                 message=f"merge conflict ({sides}, {len(seg.ours)} vs {len(seg.theirs)} lines)"
-                        + ("; the markers are ambiguous" if seg.ambiguous else "")
-                        + ": the code action \"Resolve conflicts with codeintel\" may resolve it",
+                        + ("; the markers are ambiguous" if seg.ambiguous else "") + _prospect(seg),
                 severity=lsp.DiagnosticSeverity.Error, source=SOURCE, code="merge-conflict"))
         line += seg.text.count("\n")
     return out
+
+
+def _prospect(seg) -> str:
+    """What the code action can do for a conflict: a conflict without a base section (git's
+    ``merge`` style) is resolved only while git's index still holds the merge's versions."""
+    if seg.base is None:
+        return ("; it has no base section (merge.conflictStyle=merge), so codeintel can resolve it only "
+                "while git's index holds the merge; `git config merge.conflictStyle diff3` keeps the base")
+    return ": the code action \"Resolve conflicts with codeintel\" may resolve it"
 
 
 @dataclass
@@ -46,6 +54,13 @@ class Resolution:
     resolved: int
     left: int
     message: str
+    reasons: tuple[str, ...] = ()         # why each conflict, in the document's order, was left ("" if resolved)
+
+    def reason(self, conflict: int) -> str:
+        """Why conflict ``conflict`` (0-based, in the document's order) was left; else the message."""
+        if 0 <= conflict < len(self.reasons) and self.reasons[conflict]:
+            return self.reasons[conflict]
+        return self.message
 
 
 class MergeResolvers:
@@ -81,10 +96,20 @@ def resolve_document(uri: str, text: str, path: Optional[Path], root: Optional[P
         return Resolution(None, 0, 0, "cancelled")
     result = resolve_text(text, rel, resolver, limit, bases)
     message = f"{result.resolved} conflict(s) resolved, {result.conflicts} left (threshold {limit:.2f})"
+    reasons = tuple("" if d.resolved else _left_because(d.reason) for d in result.decisions)
+    if result.notes:
+        message += "; " + "; ".join(result.notes)
     if not result.resolved or result.text == text:
-        return Resolution(None, 0, result.conflicts, message)
+        return Resolution(None, 0, result.conflicts, message, reasons)
     return Resolution(lsp.WorkspaceEdit(changes={uri: [minimal_edit(text, result.text, encoding)]}),
-                      result.resolved, result.conflicts, message)
+                      result.resolved, result.conflicts, message, reasons)
+
+
+def _left_because(reason: str) -> str:
+    if reason == "no base version":
+        return ("no base version (merge.conflictStyle=merge and git's index has no stages for it): "
+                "`git config merge.conflictStyle diff3`, then merge again")
+    return reason or "left as it is"
 
 
 def minimal_edit(old: str, new: str, encoding=UTF16) -> lsp.TextEdit:

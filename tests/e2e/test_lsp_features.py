@@ -142,10 +142,12 @@ async def test_conflict_markers_diagnostics_and_resolving_code_action(tmp_path):
         assert d.range.end.line == next(i for i, l in enumerate(lines) if l.startswith(">>>>>>>"))
         assert d.severity == lsp.DiagnosticSeverity.Error and d.source == "codeintel"
         assert "'HEAD'" in d.message and "'theirs'" in d.message
-        # the built-in model is not 0.9 sure of this one: the action is there, disabled, and says why
+        # the built-in model is not 0.9 sure of this one: the action is there, enabled (VS Code
+        # hides a disabled quick fix), says why in its title and shows the whole answer when chosen
         actions = await _code_actions(client, doc, d.range.start.line + 1)
-        assert len(actions) == 1 and actions[0].title.startswith("Resolve conflicts with codeintel")
-        assert actions[0].edit is None and "threshold 0.90" in actions[0].disabled.reason
+        assert len(actions) == 1 and actions[0].title.startswith("Resolve conflicts with codeintel: not resolved")
+        assert actions[0].edit is None and actions[0].disabled is None and not actions[0].is_preferred
+        assert "below the threshold 0.90" in actions[0].title, actions[0].title
         # no action away from the conflict
         assert await _code_actions(client, doc, 0) is None
 
@@ -202,7 +204,7 @@ async def test_missing_merge_model_degrades_with_a_reason(tmp_path):
             await _until(lambda: client.diagnostics.get(doc))
             line = (repo / "m.py").read_text().splitlines().index("=======")
             actions = await _code_actions(client, doc, line)
-            assert "no merge model" in actions[0].disabled.reason
+            assert "no merge model" in actions[0].title and actions[0].disabled is None
             # a merge model saved in the repository while the server runs (what `codeintel train
             # merge` writes; here the built-in one) is used by the next request, without a restart
             import codeintel.models.registry as registry
@@ -211,9 +213,44 @@ async def test_missing_merge_model_degrades_with_a_reason(tmp_path):
             shutil.copytree(Path(registry.__file__).parent / "builtin" / "merge", saved)
             trust.record_own_model(saved)      # what save_model does: this user made it (no trust needed)
             actions = await _code_actions(client, doc, line)
-            assert actions and "no merge model" not in (actions[0].disabled.reason if actions[0].disabled else "")
+            assert actions and "no merge model" not in actions[0].title
     finally:
         del os.environ["CODEINTEL_BUILTIN_MODELS"]
+
+
+async def test_a_conflict_without_a_base_says_so_in_the_diagnostic_and_the_action(tmp_path):
+    """git's default `merge` style: no base section, and once the merge is committed no stages in
+    the index either, so the model cannot decide; the user reads why where they look."""
+    repo = _conflict_repo(tmp_path)
+    git(repo, "config", "merge.conflictStyle", "merge")
+    git(repo, "merge", "--abort")
+    proc = subprocess.run(["git", "-C", str(repo), "merge", "--no-edit", "theirs"], capture_output=True, text=True,
+                          env={**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x",
+                               "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@x"})
+    assert proc.returncode != 0 and "|||||||" not in (repo / "m.py").read_text()
+    git(repo, "add", "m.py")          # the markers committed as they are: the index has no stages
+    async with lsp_session(repo, configuration={"codeintel": {"merge": {"threshold": 0.0}}}) as client:
+        doc = open_doc(client, repo / "m.py")
+        (d,) = await _until(lambda: client.diagnostics.get(doc))
+        assert "no base section" in d.message and "diff3" in d.message, d.message
+        actions = await _code_actions(client, doc, d.range.start.line + 1)
+        assert len(actions) == 1 and actions[0].disabled is None and actions[0].edit is None
+        assert "no base version" in actions[0].title and "diff3" in actions[0].title, actions[0].title
+
+
+async def test_a_new_threshold_applies_without_a_restart(tmp_path):
+    repo = _conflict_repo(tmp_path)
+    line = (repo / "m.py").read_text().splitlines().index("=======")
+    async with lsp_session(repo, configuration={"codeintel": {"merge": {"threshold": 0.9}}}) as client:
+        doc = open_doc(client, repo / "m.py")
+        await _until(lambda: client.diagnostics.get(doc))
+        actions = await _code_actions(client, doc, line)
+        assert actions[0].edit is None and "threshold 0.90" in actions[0].title
+        client.set_configuration({"codeintel": {"merge": {"threshold": 0.0}}})
+        client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(settings=None))
+        actions = await _until_value(lambda: _code_actions(client, doc, line), lambda a: a and a[0].edit is not None,
+                                     timeout=15)
+        assert actions[0].title == "Resolve conflicts with codeintel (1 of 1)"
 
 
 # ------------------------------------------------------------------------------ commands
