@@ -115,11 +115,15 @@ def _conflict_repo(tmp_path: Path) -> Path:
     git(repo, "checkout", "-q", "main")
     (repo / "m.py").write_text(base.replace("compute(value, 1)", "compute_fast(value, 1, cache=True)"))
     commit_all(repo, "ours")
-    proc = subprocess.run(["git", "-C", str(repo), "merge", "--no-edit", "theirs"], capture_output=True, text=True,
-                          env={**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x",
-                               "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@x"})
+    proc = _merge_theirs(repo)
     assert proc.returncode != 0 and "<<<<<<<" in (repo / "m.py").read_text()
     return repo
+
+
+def _merge_theirs(repo: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(repo), "merge", "--no-edit", "theirs"], capture_output=True, text=True,
+                          env={**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x",
+                               "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@x"})
 
 
 async def _code_actions(client, doc: str, line: int):
@@ -224,9 +228,7 @@ async def test_a_conflict_without_a_base_says_so_in_the_diagnostic_and_the_actio
     repo = _conflict_repo(tmp_path)
     git(repo, "config", "merge.conflictStyle", "merge")
     git(repo, "merge", "--abort")
-    proc = subprocess.run(["git", "-C", str(repo), "merge", "--no-edit", "theirs"], capture_output=True, text=True,
-                          env={**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x",
-                               "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@x"})
+    proc = _merge_theirs(repo)
     assert proc.returncode != 0 and "|||||||" not in (repo / "m.py").read_text()
     git(repo, "add", "m.py")          # the markers committed as they are: the index has no stages
     async with lsp_session(repo, configuration={"codeintel": {"merge": {"threshold": 0.0}}}) as client:
