@@ -160,17 +160,16 @@ export function commandHandlers(host: CommandHost): Record<string, Handler> {
                 host.showError('codeintel: open the file with conflict markers first');
                 return;
             }
+            // The server says what it resolved and what it left, and why (window/showMessage):
+            // one notification, so nothing more is shown here unless the edit is refused.
             const appliedBefore = host.appliedEditCount();
             const edit = await host.executeServerCommand(spec('codeintel.resolveConflictsInFile').serverCommand!, [target], 'Resolving conflicts');
-            const edits = countTextEdits(edit);
-            if (edits === 0) {
-                host.showInformation('codeintel: no conflict in this file could be resolved with confidence; the markers are left as they are');
+            if (countTextEdits(edit) === 0) {
                 return;
             }
             if (host.appliedEditCount() === appliedBefore && !(await host.applyReturnedEdit(edit))) {
                 throw new Error('the editor refused the edit');
             }
-            host.showInformation(`codeintel: resolved conflicts (${edits} edit${edits === 1 ? '' : 's'}); review and save the file`);
         }),
         'codeintel.restartServer': guarded('Restart server', async () => {
             await host.restartServer();

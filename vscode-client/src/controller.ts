@@ -13,8 +13,9 @@ import {
     State,
     WorkDoneProgress,
     type ConfigurationParams,
-    type LanguageClientOptions,
 } from 'vscode-languageclient';
+import type { LanguageClientOptions } from 'vscode-languageclient/node';
+import { serverStdio, traceChannel } from './channels';
 import { COMMANDS, CATEGORY, commandHandlers, type CommandHost } from './commands';
 import { documentSelector, WATCHED_SOURCES_GLOB } from './documents';
 import { workDoneForwarder, type ProgressSink, type WorkDoneValue } from './progress';
@@ -52,6 +53,7 @@ function config(scope?: vscode.Uri): vscode.WorkspaceConfiguration {
 
 export class Controller implements vscode.Disposable {
     readonly output: vscode.LogOutputChannel;
+    private readonly trace: vscode.LogOutputChannel;
     private readonly statusItem: vscode.StatusBarItem;
     private readonly reports: ReportOpener;
     private readonly sourceWatcher: vscode.FileSystemWatcher;
@@ -70,6 +72,7 @@ export class Controller implements vscode.Disposable {
         private readonly isExecutable: (file: string) => boolean = defaultIsExecutable,
     ) {
         this.output = vscode.window.createOutputChannel('codeintel', { log: true });
+        this.trace = traceChannel(this.output);
         this.statusItem = vscode.window.createStatusBarItem('codeintel.status', vscode.StatusBarAlignment.Left, 0);
         this.statusItem.name = 'codeintel';
         this.reports = new ReportOpener({
@@ -92,7 +95,7 @@ export class Controller implements vscode.Disposable {
             openExternal: (file) => Promise.resolve(vscode.env.openExternal(vscode.Uri.file(file))),
         });
         this.sourceWatcher = vscode.workspace.createFileSystemWatcher(WATCHED_SOURCES_GLOB);
-        this.disposables.push(this.output, this.statusItem, this.sourceWatcher);
+        this.disposables.push(this.output, this.trace, this.statusItem, this.sourceWatcher);
     }
 
     /** Register the commands and the settings listener, then start the server (not awaited). */
@@ -232,6 +235,9 @@ export class Controller implements vscode.Disposable {
         return {
             documentSelector: documentSelector(),
             outputChannel: this.output,
+            // the server's stderr at its own levels, and the trace codeintel.trace.server asks for
+            stdioOptions: serverStdio(),
+            traceOutputChannel: this.trace,
             // VS Code's workspace trust decides whether the repository's own .codeintel/config.toml
             // may choose backends, models and the merge threshold (codeintel/trust.py)
             initializationOptions: { ...serverConfiguration(config()), workspaceTrusted: vscode.workspace.isTrusted },

@@ -310,6 +310,7 @@ const vscode = withFallback(
         StatusBarAlignment: { Left: 1, Right: 2 },
         ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
         ViewColumn: { Active: -1, Beside: -2, One: 1, Two: 2 },
+        LogLevel: { Off: 0, Trace: 1, Debug: 2, Info: 3, Warning: 4, Error: 5 },
     },
     'vscode',
 );
