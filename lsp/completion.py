@@ -86,6 +86,12 @@ class Cancellation:
                 del self._latest[key]
 
 
+def worth_listing(text: str) -> bool:
+    """A completion list entry says something: not only quotes, brackets or punctuation (a bare
+    '"' was offered on ``self.clock.``); the inline suggestion may still be such a rest of line."""
+    return any(ch.isalnum() or ch == "_" for ch in text)
+
+
 def candidates(store, buffer, line: int, byte_col: int, root: Optional[Path], rel: Optional[str],
                overrides: dict, cancelled: Callable[[], bool], n: int = 3,
                identifiers: bool = True) -> list[Candidate]:

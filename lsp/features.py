@@ -16,7 +16,7 @@ from pygls.uris import from_fs_path
 from codeintel import navigation, trust
 
 from . import commands
-from .completion import candidates
+from .completion import candidates, worth_listing
 from .documents import OpenDocument
 from .findings import SHOW_LOCATION, finding_actions
 from .folders import Folder
@@ -58,6 +58,8 @@ def initialize(ls: CodeintelServer, params: lsp.InitializeParams):
             folder = Folder(path)
             if folder.has_index:
                 folder.open()       # answers can come from it at once; refreshed once initialized
+            else:
+                ls.first_index_pending(folder)    # built once initialized; whole-repository answers wait
             ls.folders.append(folder)
     options = params.initialization_options
     if isinstance(options, dict):
@@ -76,12 +78,21 @@ async def initialized(ls: CodeintelServer, params: lsp.InitializedParams):
         ls.client_register_capability(lsp.RegistrationParams(registrations=[lsp.Registration(
             id="codeintel-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
             register_options=lsp.DidChangeWatchedFilesRegistrationOptions(
-                watchers=[lsp.FileSystemWatcher(glob_pattern="**/*")]))]))
+                watchers=[lsp.FileSystemWatcher(glob_pattern=source_glob())]))]))
     for folder in list(ls.folders):
         try:
             await ls.open_folder(folder)
         except JsonRpcException as exc:
             ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, exc.message))
+
+
+def source_glob() -> str:
+    """The files the index reads (``**/*.{py,js,…}``): not ``**/*``, whose events would include
+    the server's own writes to ``.codeintel/index.db-wal`` and everything under ``.git/``."""
+    from indexer.languages import all_specs
+
+    extensions = sorted({ext.lstrip(".") for spec in all_specs() for ext in spec.extensions})
+    return "**/*.{" + ",".join(extensions) + "}"
 
 
 @server.feature(lsp.SHUTDOWN)
@@ -197,6 +208,8 @@ async def document_symbol(ls: CodeintelServer, params: lsp.DocumentSymbolParams)
 @server.feature(lsp.WORKSPACE_SYMBOL)
 @_index_errors
 async def workspace_symbol(ls: CodeintelServer, params: lsp.WorkspaceSymbolParams):
+    await ls.whole_index(list(ls.folders), "symbols")
+
     def search():
         out = []
         for folder in ls.folders:
@@ -230,6 +243,8 @@ async def references(ls: CodeintelServer, params: lsp.ReferenceParams):
     """Every use, as JSON text written directly (see ``positions.hit_locations``); streamed as
     $/progress batches when the client sent a partialResultToken (the response is then empty);
     at most ``references.maxResults`` locations when that setting is given."""
+    if (doc := ls.document(params.text_document.uri)) is not None:
+        await ls.whole_index([doc.folder], "references")   # the first index: wait, or say the answer is partial
     doc, store, line, col = ls.at(params)
     if doc is None:
         return None
@@ -285,7 +300,10 @@ async def _candidates(ls: CodeintelServer, uri: str, position: lsp.Position, ide
     doc, store, line, col = ls.at(lsp.TextDocumentPositionParams(lsp.TextDocumentIdentifier(uri), position))
     if doc is None:
         return None, None, []
-    event = ls.cancellation.start(uri)
+    # a newer request of the same kind supersedes an older one; a list completion and the inline
+    # request that follows it (VS Code sends both after a ".") are not the same kind
+    key = f"{uri}#{'list' if identifiers else 'inline'}"
+    event = ls.cancellation.start(key)
     settings = ls.settings_for(doc.folder)
     root = doc.folder.root if doc.folder else None
     try:
@@ -296,7 +314,7 @@ async def _candidates(ls: CodeintelServer, uri: str, position: lsp.Position, ide
         event.set()
         raise
     finally:
-        ls.cancellation.finish(uri, event)
+        ls.cancellation.finish(key, event)
     if event.is_set():   # a newer request for this document took over
         raise JsonRpcException("superseded by a newer completion request", -32800)
     return doc, (line, col), found
@@ -315,7 +333,7 @@ async def completion(ls: CodeintelServer, params: lsp.CompletionParams):
     start = navigation.Place(doc.rel, line, col - len(prefix.encode()), line, col, raw, raw)
     here = navigation.Place(doc.rel, line, col, line, col, raw, raw)
     items = []
-    for rank, cand in enumerate(found):
+    for rank, cand in enumerate(c for c in found if worth_listing(c.text)):
         rng = to_range(start if cand.replaces_prefix else here, ls.encoding)
         items.append(lsp.CompletionItem(
             label=cand.label if cand.replaces_prefix else (prefix + cand.label)[:120],

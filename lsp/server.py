@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 DEBOUNCE_S = 0.25          # quiet time after an edit before the buffer is re-indexed
 WRITE_RETRY_S = 5.0        # a write that found the index locked is tried again after this
 CONFIG_TIMEOUT_S = 5.0     # how long to wait for the client's workspace/configuration answer
+# how long a request that needs the whole repository (references, workspace symbols) waits for a
+# folder's first index before it answers from what is indexed so far, and says so
+FIRST_INDEX_WAIT_S = float(os.environ.get("CODEINTEL_LSP_FIRST_INDEX_WAIT", "30"))
 REQUEST_FAILED = -32803    # LSP's RequestFailed
 RESOLVE_TITLE = "Resolve conflicts with codeintel"
 
@@ -168,6 +171,7 @@ class CodeintelServer(LanguageServer):
         self.propagations = Propagations(on_run=self._propagation_ran)
         self._findings_loop: Optional[asyncio.AbstractEventLoop] = None   # where findings are published
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._first_index: dict[Path, asyncio.Future] = {}   # folders whose first index is being built
         self._resolutions: dict[tuple, object] = {}   # (uri, version, merge model stamp) -> resolution
 
     def stop_work(self) -> None:
@@ -442,14 +446,41 @@ class CodeintelServer(LanguageServer):
     async def open_folder(self, folder: Folder) -> None:
         """Open the folder's index, or build it with progress; then bring it up to date."""
         fresh = not folder.has_index
-        problem = folder.open() if folder.reader is None else None
-        if problem is not None:
-            self.window_show_message(lsp.ShowMessageParams(
-                lsp.MessageType.Warning, f"codeintel: {problem}; navigation uses open files only"))
-            return
-        await self.index_with_progress(folder, f"Indexing {folder.root.name}" if fresh
-                                       else f"Refreshing the index of {folder.root.name}", history=False)
+        if fresh:
+            self.first_index_pending(folder)
+        try:
+            problem = folder.open() if folder.reader is None else None
+            if problem is not None:
+                self.window_show_message(lsp.ShowMessageParams(
+                    lsp.MessageType.Warning, f"codeintel: {problem}; navigation uses open files only"))
+                return
+            await self.index_with_progress(folder, f"Indexing {folder.root.name}" if fresh
+                                           else f"Refreshing the index of {folder.root.name}", history=False)
+        finally:
+            done = self._first_index.pop(folder.root, None)
+            if done is not None and not done.done():
+                done.set_result(None)
         self.read_pool.submit(self._warm_line_indexes, folder)
+
+    def first_index_pending(self, folder: Folder) -> None:
+        """Note (from initialize on) that ``folder`` has no index yet: until ``open_folder`` has
+        built it, requests that need the whole repository wait for it (``whole_index``)."""
+        if folder.root not in self._first_index:
+            self._first_index[folder.root] = asyncio.get_event_loop().create_future()
+
+    async def whole_index(self, folders: list[Optional[Folder]], what: str) -> None:
+        """Wait (up to ``FIRST_INDEX_WAIT_S``) for the first index of ``folders`` still being
+        built; past that, tell the user that ``what`` answered now is partial."""
+        for folder in folders:
+            pending = self._first_index.get(folder.root) if folder is not None else None
+            if pending is None:
+                continue
+            try:
+                await asyncio.wait_for(asyncio.shield(pending), FIRST_INDEX_WAIT_S)
+            except asyncio.TimeoutError:
+                self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Info, (
+                    f"codeintel: {folder.root.name} is still being indexed for the first time: "
+                    f"these {what} are partial (ask again once the index is done)")))
 
     def _warm_line_indexes(self, folder: Folder) -> None:
         """Build the line index of each indexed file ahead of the first references request
