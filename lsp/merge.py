@@ -96,6 +96,8 @@ def resolve_document(uri: str, text: str, path: Optional[Path], root: Optional[P
         return Resolution(None, 0, 0, "cancelled")
     result = resolve_text(text, rel, resolver, limit, bases)
     message = f"{result.resolved} conflict(s) resolved, {result.conflicts} left (threshold {limit:.2f})"
+    if result.too_costly:
+        message += f"; {result.too_costly}"
     reasons = tuple("" if d.resolved else _left_because(d.reason) for d in result.decisions)
     if result.notes:
         message += "; " + "; ".join(result.notes)

@@ -56,6 +56,19 @@ def commit_all(repo: Path, message: str, date: str | None = None) -> str:
     return git(repo, "rev-parse", "HEAD").strip()
 
 
+def diverge(repo: Path, name: str, base: bytes, ours: bytes, theirs: bytes) -> None:
+    """Commit ``base`` of file ``name``, then ``theirs`` on a new branch ``theirs`` and ``ours``
+    on main (checked out): what a three-way merge of ``theirs`` starts from."""
+    (repo / name).write_bytes(base)
+    commit_all(repo, "base")
+    git(repo, "checkout", "-q", "-b", "theirs")
+    (repo / name).write_bytes(theirs)
+    commit_all(repo, "theirs")
+    git(repo, "checkout", "-q", "main")
+    (repo / name).write_bytes(ours)
+    commit_all(repo, "ours")
+
+
 @pytest.fixture
 def repo(tmp_path):
     return init_repo(tmp_path / "repo")

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, cli, commit_all, git, init_repo
+from conftest import ROOT, cli, commit_all, diverge, git, init_repo
 
 from codeintel import trust
 from codeintel.merge.driver import merge_bytes
@@ -82,14 +82,7 @@ def merge_repo(tmp_path, model_dir):
 
 
 def _branch_merge(repo: Path, base: bytes, ours: bytes, theirs: bytes, name: str = "f.py", env=None):
-    (repo / name).write_bytes(base)
-    commit_all(repo, "base")
-    git(repo, "checkout", "-q", "-b", "theirs")
-    (repo / name).write_bytes(theirs)
-    commit_all(repo, "theirs")
-    git(repo, "checkout", "-q", "main")
-    (repo / name).write_bytes(ours)
-    commit_all(repo, "ours")
+    diverge(repo, name, base, ours, theirs)
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     full_env.update({"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "A",
                      "GIT_COMMITTER_EMAIL": "a@x"})

@@ -178,6 +178,22 @@ def _context_lines(hunks: Sequence[Hunk], index: int, step: int, limit: int) -> 
     return []
 
 
+def _window_before(ctx: list, stream: list, end: int, n: int) -> list:
+    """The last ``n`` tokens of ``ctx + stream[:end]`` (none when ``n`` is 0)."""
+    if not n:
+        return []
+    near = stream[max(0, end - n):end]
+    return (ctx[-(n - len(near)):] + near) if len(near) < n and ctx else near
+
+
+def _window_after(stream: list, start: int, ctx: list, n: int) -> list:
+    """The first ``n`` tokens of ``stream[start:] + ctx`` (none when ``n`` is 0)."""
+    if not n:
+        return []
+    near = stream[start:start + n]
+    return (near + ctx[:n - len(near)]) if len(near) < n and ctx else near
+
+
 def plan_hunk(ours: Sequence[str], base: Sequence[str], theirs: Sequence[str], path: Optional[str] = None,
               before_lines: Sequence[str] = (), after_lines: Sequence[str] = (), hunk: int = 0,
               first_index: int = 0, tokenizer: Optional[Tokenizer] = None, token_level: str = "eager",
@@ -191,19 +207,23 @@ def plan_hunk(ours: Sequence[str], base: Sequence[str], theirs: Sequence[str], p
     plan = HunkPlan(hunk, line_hunk, token_hunks, [], sides)
     ctx_before = tok("".join(before_lines), path) if before_lines else []
     ctx_after = tok("".join(after_lines), path) if after_lines else []
-    # the hunk as one token stream per position: stable tokens, other conflicts by their ours side
-    pieces = [h.merged if h.stable else h.ours for h in token_hunks]
+    # the hunk as one token stream: stable tokens, other conflicts by their ours side; piece k
+    # is stream[starts[k]:starts[k + 1]] (each instance's context is a window of it, not a copy)
+    stream: list = []
+    starts = []
+    for h in token_hunks:
+        starts.append(len(stream))
+        stream.extend(h.merged if h.stable else h.ours)
+    starts.append(len(stream))
     instances = []
     slot = 0
     for k, h in enumerate(token_hunks):
         if h.stable:
             continue
-        before = ctx_before + [t for piece in pieces[:k] for t in piece]
-        after = [t for piece in pieces[k + 1:] for t in piece] + ctx_after
         inst = ConflictInstance(hunk=hunk, index=first_index + len(instances), ours=list(h.ours),
                                 base=list(h.base), theirs=list(h.theirs),
-                                before=before[-context_tokens:] if context_tokens else [],
-                                after=after[:context_tokens] if context_tokens else [],
+                                before=_window_before(ctx_before, stream, starts[k], context_tokens),
+                                after=_window_after(stream, starts[k + 1], ctx_after, context_tokens),
                                 path=path, slot=slot)
         instances.append(inst)
         plan.instances.append(inst.index)
@@ -214,8 +234,10 @@ def plan_hunk(ours: Sequence[str], base: Sequence[str], theirs: Sequence[str], p
 def plan_merge(base_text: str, ours_text: str, theirs_text: str, path: Optional[str] = None, *,
                line_level: str = "eager", token_level: str = "eager",
                tokenizer: Optional[Tokenizer] = None, context_lines: int = CONTEXT_LINES,
-               context_tokens: int = CONTEXT_TOKENS) -> MergePlan:
-    """Line diff3, then token diff3 inside every conflicting line hunk (see the module doc)."""
+               context_tokens: int = CONTEXT_TOKENS, budget=None) -> MergePlan:
+    """Line diff3, then token diff3 inside every conflicting line hunk (see the module doc).
+    ``budget`` (a ``limits.Budget``) is asked before each hunk and told its token conflicts: it
+    raises ``limits.MergeTooCostly`` to stop the plan."""
     hunks = diff3(split_lines(base_text), split_lines(ours_text), split_lines(theirs_text), line_level)
     plans: dict[int, HunkPlan] = {}
     instances: list[ConflictInstance] = []
@@ -223,6 +245,8 @@ def plan_merge(base_text: str, ours_text: str, theirs_text: str, path: Optional[
     for i, h in enumerate(hunks):
         if h.stable:
             continue
+        if budget is not None:
+            budget.region(h.ours, h.base, h.theirs)
         hp, inst = plan_hunk(h.ours, h.base, h.theirs, path,
                              _context_lines(hunks, i, -1, context_lines),
                              _context_lines(hunks, i, +1, context_lines),
@@ -231,6 +255,8 @@ def plan_merge(base_text: str, ours_text: str, theirs_text: str, path: Optional[
         hp.line_hunk = h
         plans[i] = hp
         instances.extend(inst)
+        if budget is not None:
+            budget.count(len(inst))
         if hp.clean:
             token_clean.append(i)
     return MergePlan(path, hunks, plans, instances, token_clean)

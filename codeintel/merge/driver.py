@@ -7,7 +7,9 @@ conflict was resolved, non-zero leaves the file conflicted with markers. A clean
 own ``git merge-file`` result and never imports torch. With conflicts, MergeBERT's token-level
 plan is built and each remaining token conflict is classified; a line hunk is resolved only
 when the model is at least ``threshold`` sure of every conflict in it, and a candidate that
-no longer parses (tree-sitter) is rejected. Any error falls back to git's textual merge.
+no longer parses (tree-sitter) is rejected. Any error falls back to git's textual merge, and so
+does a file past the bounds of ``limits`` (size, conflicts, time, memory), said in one line on
+stderr.
 """
 from __future__ import annotations
 
@@ -19,7 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from codeintel.display import printable
+from indexer.gitcmd import run_git
 from indexer.gitmerge import LABELS, git_merge_file
+
+from .limits import MergeLimits, MergeTooCostly, enforced
 
 DEFAULT_THRESHOLD = 0.9
 
@@ -41,11 +47,12 @@ class MergeOutcome:
     decisions: list[Decision] = field(default_factory=list)
     fallback: Optional[str] = None  # why git's plain merge stands, if it does
     model: Optional[str] = None
+    too_costly: Optional[str] = None  # the bound (limits) that stopped the model, if one did
 
 
 def git_config(key: str, cwd: Optional[str] = None) -> Optional[str]:
     try:
-        out = subprocess.run(["git", "config", "--get", key], capture_output=True, text=True, cwd=cwd, timeout=10)
+        out = run_git("config", "--get", key, capture_output=True, text=True, cwd=cwd, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
     return (out.stdout.strip() or None) if out.returncode == 0 else None
@@ -70,9 +77,10 @@ def _parses(text: str, path: Optional[str]) -> bool:
 def merge_bytes(base: bytes, ours: bytes, theirs: bytes, path: Optional[str] = None, resolver=None,
                 threshold: float = DEFAULT_THRESHOLD, style: str = "merge", marker_size: int = 7,
                 labels: tuple[str, str, str] = LABELS,
-                textual: Optional[tuple[bytes, int]] = None) -> MergeOutcome:
-    """Merge three versions of a file. Clean merges and every failure return git's result;
-    ``textual`` is that result when the caller already has it."""
+                textual: Optional[tuple[bytes, int]] = None, limits: Optional[MergeLimits] = None) -> MergeOutcome:
+    """Merge three versions of a file. Clean merges, every failure and a merge past ``limits``
+    (default: ``MergeLimits.from_env()``) return git's result; ``textual`` is that result when
+    the caller already has it."""
     text, conflicts = textual or git_merge_file(ours, base, theirs, style=style, marker_size=marker_size,
                                                 labels=labels)
     if conflicts == 0:
@@ -85,19 +93,29 @@ def merge_bytes(base: bytes, ours: bytes, theirs: bytes, path: Optional[str] = N
         return MergeOutcome(text, conflicts, 0, fallback="not UTF-8: git's textual merge")
     if resolver is None or not resolver.available:
         return MergeOutcome(text, conflicts, 0, fallback="no merge model: git's textual merge")
+    limits = limits or MergeLimits.from_env()
     try:
-        return _resolve(texts, path, resolver, threshold, style, marker_size, labels, text, conflicts)
+        too_large = limits.check_sides(base, ours, theirs)
+        if too_large:
+            raise MergeTooCostly(too_large)
+        budget = limits.budget()
+        with enforced(budget):
+            return _resolve(texts, path, resolver, threshold, style, marker_size, labels, text, conflicts, budget)
+    except MergeTooCostly as exc:
+        return MergeOutcome(text, conflicts, 0, fallback=f"{exc}: git's textual merge", model=resolver.name,
+                            too_costly=str(exc))
     except Exception as exc:  # noqa: BLE001 - never lose work: git's merge stands
         return MergeOutcome(text, conflicts, 0, fallback=f"error ({type(exc).__name__}: {exc}); git's textual merge",
                             model=resolver.name)
 
 
-def _resolve(texts, path, resolver, threshold, style, marker_size, labels, git_text, git_conflicts) -> MergeOutcome:
+def _resolve(texts, path, resolver, threshold, style, marker_size, labels, git_text, git_conflicts,
+             budget) -> MergeOutcome:
     from .conflicts import plan_merge
 
     base, ours, theirs = texts
-    plan = plan_merge(base, ours, theirs, path=path)
-    hunk_decisions = resolver.decide(plan, threshold)
+    plan = plan_merge(base, ours, theirs, path=path, budget=budget)
+    hunk_decisions = resolver.decide(plan, threshold, budget)
     decisions = [Decision(d.hunk, d.text is not None, d.classes, d.confidence, d.reason, d.text)
                  for d in hunk_decisions]
     overrides = {d.hunk: d.text for d in hunk_decisions if d.text is not None}
@@ -137,8 +155,7 @@ def write_atomically(path: str, data: bytes) -> None:
 # ------------------------------------------------------------------------------ git's driver
 def _repo_root(cwd: Optional[str] = None) -> Optional[Path]:
     try:
-        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
-                             cwd=cwd, timeout=10)
+        out = run_git("rev-parse", "--show-toplevel", capture_output=True, text=True, cwd=cwd, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
     return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
@@ -208,7 +225,10 @@ def run_merge_driver(o_path: str, a_path: str, b_path: str, marker_size: int, pa
             outcome = merge_bytes(base, ours, theirs, path, resolver, limit, style, marker_size,
                                   textual=(text, conflicts))
             text, conflicts = outcome.text, outcome.conflicts
-            _tell_model_not_used(path or a_path, outcome.fallback)
+            if outcome.too_costly:
+                _tell(f"{printable(path or a_path)}: {outcome.too_costly}; git's conflict markers are left")
+            else:
+                _tell_model_not_used(path or a_path, outcome.fallback)
             from indexer.files import git_blob_id
 
             record(root, path or a_path, outcome.decisions, outcome.model, limit, "merge-driver",
@@ -243,10 +263,11 @@ class FileResolution:
     resolved: int
     decisions: list[Decision]
     notes: list[str]
+    too_costly: Optional[str] = None    # the bound (limits) that left the conflicts after it, if one did
 
 
 def _stage(root: Path, rel: str, n: int) -> Optional[str]:
-    out = subprocess.run(["git", "show", f":{n}:{rel}"], capture_output=True, cwd=root, timeout=30)
+    out = run_git("show", f":{n}:{rel}", capture_output=True, cwd=root, timeout=30)
     return out.stdout.decode("utf-8", "surrogateescape") if out.returncode == 0 else None
 
 
@@ -256,7 +277,7 @@ def stage_blobs(root: Optional[Path], rel: str) -> tuple:
     if root is None:
         return tuple(blobs)
     try:
-        out = subprocess.run(["git", "ls-files", "-u", "-z", "--", rel], capture_output=True, cwd=root, timeout=30)
+        out = run_git("ls-files", "-u", "-z", "--", rel, capture_output=True, cwd=root, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return tuple(blobs)
     for entry in out.stdout.decode("utf-8", "surrogateescape").split("\0"):
@@ -274,6 +295,11 @@ def _bases_from_index(root: Optional[Path], file_path: Path) -> list[tuple[list[
         rel = file_path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return []
+    try:
+        if file_path.stat().st_size > MergeLimits.from_env().max_bytes:
+            return []     # resolve_text leaves such a file as it is: reading its stages is no use
+    except OSError:
+        return []
     stages = [_stage(root, rel, n) for n in (1, 2, 3)]
     if stages[1] is None or stages[2] is None:
         return []
@@ -287,51 +313,80 @@ def _bases_from_index(root: Optional[Path], file_path: Path) -> list[tuple[list[
 
 
 def resolve_text(text: str, path: Optional[str], resolver, threshold: float,
-                 index_conflicts: list = ()) -> FileResolution:
-    """Resolve the conflict markers in ``text``; unresolved conflicts are kept byte for byte."""
-    from .conflicts import plan_merge
+                 index_conflicts: list = (), limits: Optional[MergeLimits] = None) -> FileResolution:
+    """Resolve the conflict markers in ``text``; unresolved conflicts are kept byte for byte.
+    Past ``limits`` (default ``MergeLimits.from_env()``: the text's size, then the time, memory
+    and token conflicts of all its conflicts together) the conflicts left are kept as they are,
+    and ``too_costly`` says why."""
     from .markers import parse_conflicts
 
+    limits = limits or MergeLimits.from_env()
+    stop = limits.check_sides(text)
+    budget = limits.budget()
     segments = parse_conflicts(text)
-    out, decisions, notes = [], [], []
-    left = resolved = 0
+    out, decisions, notes = [], [], [f"{stop}; every conflict left as it is"] if stop else []
+    stop = _resolve_segments(segments, path, resolver, threshold, index_conflicts, budget, stop,
+                             out, decisions, notes)
+    left = sum(1 for d in decisions if not d.resolved)
+    return FileResolution("".join(out), left, len(decisions) - left, decisions, notes, stop)
+
+
+def _resolve_segments(segments, path, resolver, threshold, index_conflicts, budget, stop, out, decisions,
+                      notes) -> Optional[str]:
+    """resolve_text's loop: appends to ``out``, ``decisions`` and ``notes``; returns the bound
+    that stopped it, if one did."""
     for n, seg in enumerate(segments):
         if not seg.conflict:
             out.append(seg.text)
             continue
-        base = seg.base
-        if base is None:
-            base = next((b for o, b, t in index_conflicts if o == seg.ours and t == seg.theirs), None)
-        if base is None:
-            notes.append(f"conflict {len(decisions) + 1}: no base version (merge.conflictStyle=merge, and "
-                         f"git's index has no stages for it); left as it is")
-            decisions.append(Decision(len(decisions), False, [], 0.0, "no base version"))
-            out.append(seg.text)
-            left += 1
-            continue
-        before = "".join(segments[n - 1].text.splitlines(keepends=True)[-10:]) if n and not segments[n - 1].conflict else ""
-        after_seg = segments[n + 1] if n + 1 < len(segments) and not segments[n + 1].conflict else None
-        after = "".join(after_seg.text.splitlines(keepends=True)[:10]) if after_seg else ""
-        sides = ["".join(lines) for lines in (base, seg.ours, seg.theirs)]
-        plan = plan_merge(*(before + s + after for s in sides), path=path)
-        hunk_decisions = resolver.decide(plan, threshold) if plan.conflict_hunks else []
-        overrides = {d.hunk: d.text for d in hunk_decisions if d.text is not None}
-        ok = bool(plan.conflict_hunks) and len(overrides) == len(plan.conflict_hunks)
-        confidence = min((d.confidence for d in hunk_decisions), default=1.0)
-        classes = [c for d in hunk_decisions for c in d.classes]
-        reason = "; ".join(d.reason for d in hunk_decisions) or "the sides merge cleanly"
-        if not plan.conflict_hunks:
-            merged = plan.assemble({}).text
-            ok = True
-        elif ok:
-            merged = plan.assemble({}, use_token_merge=False, overrides=overrides).text
-        if ok and merged.startswith(before) and merged.endswith(after):
-            out.append(merged[len(before):len(merged) - len(after)])
-            resolved += 1
-        else:
-            ok = False
-            out.append(seg.text)
-            left += 1
-        decisions.append(Decision(len(decisions), ok, classes, confidence, reason,
-                                  out[-1] if ok else None))
-    return FileResolution("".join(out), left, resolved, decisions, notes)
+        decision = None
+        if stop is None:
+            base = seg.base
+            if base is None:
+                base = next((b for o, b, t in index_conflicts if o == seg.ours and t == seg.theirs), None)
+            if base is None:
+                notes.append(f"conflict {len(decisions) + 1}: no base version (merge.conflictStyle=merge, and "
+                             f"git's index has no stages for it); left as it is")
+                decision = Decision(len(decisions), False, [], 0.0, "no base version")
+            else:
+                try:
+                    with enforced(budget):
+                        decision = _resolve_segment(segments, n, base, path, resolver, threshold, budget)
+                except MergeTooCostly as exc:
+                    stop = str(exc)
+                    notes.append(f"conflict {len(decisions) + 1} and after: {stop}; left as they are")
+        if decision is None:
+            decision = Decision(len(decisions), False, [], 0.0, stop or "")
+        decision.hunk = len(decisions)
+        decisions.append(decision)
+        out.append(decision.text if decision.resolved else seg.text)
+    return stop
+
+
+def _resolve_segment(segments, n: int, base: list[str], path: Optional[str], resolver, threshold: float,
+                     budget) -> Decision:
+    """The decision on conflict ``segments[n]`` (its text when resolved), planned with up to 10
+    lines of context on each side; raises MergeTooCostly past the budget."""
+    from .conflicts import plan_merge
+
+    seg = segments[n]
+    budget.region(base, seg.ours, seg.theirs)
+    before = "".join(segments[n - 1].text.splitlines(keepends=True)[-10:]) if n and not segments[n - 1].conflict else ""
+    after_seg = segments[n + 1] if n + 1 < len(segments) and not segments[n + 1].conflict else None
+    after = "".join(after_seg.text.splitlines(keepends=True)[:10]) if after_seg else ""
+    sides = ["".join(lines) for lines in (base, seg.ours, seg.theirs)]
+    plan = plan_merge(*(before + s + after for s in sides), path=path, budget=budget)
+    hunk_decisions = resolver.decide(plan, threshold, budget) if plan.conflict_hunks else []
+    overrides = {d.hunk: d.text for d in hunk_decisions if d.text is not None}
+    ok = bool(plan.conflict_hunks) and len(overrides) == len(plan.conflict_hunks)
+    confidence = min((d.confidence for d in hunk_decisions), default=1.0)
+    classes = [c for d in hunk_decisions for c in d.classes]
+    reason = "; ".join(d.reason for d in hunk_decisions) or "the sides merge cleanly"
+    if not plan.conflict_hunks:
+        merged = plan.assemble({}).text
+        ok = True
+    elif ok:
+        merged = plan.assemble({}, use_token_merge=False, overrides=overrides).text
+    if ok and merged.startswith(before) and merged.endswith(after):
+        return Decision(n, True, classes, confidence, reason, merged[len(before):len(merged) - len(after)])
+    return Decision(n, False, classes, confidence, reason)

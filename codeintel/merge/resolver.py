@@ -9,6 +9,8 @@ from typing import Optional
 from .conflicts import MergePlan, _context_lines
 from .learn import Case, decide, whole_hunk_instance
 
+BATCH = 16          # conflicts per model call: time and memory are checked between calls
+
 
 @dataclass
 class HunkDecision:
@@ -46,7 +48,9 @@ class Resolver:
             self._predictor = load_predictor(self.info)
         return self._predictor
 
-    def decide(self, plan: MergePlan, threshold: float) -> list[HunkDecision]:
+    def decide(self, plan: MergePlan, threshold: float, budget=None) -> list[HunkDecision]:
+        """A decision per conflicting hunk of ``plan``; ``budget`` (a ``limits.Budget``) is asked
+        before each batch of conflicts goes to the model (it raises ``MergeTooCostly`` to stop)."""
         cases = []
         for i in plan.conflict_hunks:
             hp = plan.hunk_plans[i]
@@ -58,7 +62,13 @@ class Resolver:
                 cases.append(Case(None, hp, [whole_hunk_instance(hp, before, after, plan.path)], [],
                                   whole_hunk=True))
         flat = [inst for c in cases for inst in c.instances]
-        preds = self.predictor()(flat) if flat else []
+        if budget is not None:     # the plan counted the token conflicts; these are the whole hunks
+            budget.count(sum(1 for c in cases if c.whole_hunk))
+        preds = []
+        for start in range(0, len(flat), BATCH):
+            if budget is not None:
+                budget.check()
+            preds.extend(self.predictor()(flat[start:start + BATCH]))
         out, at = [], 0
         for case in cases:
             mine = preds[at:at + len(case.instances)]
