@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .gitcmd import run_git
 from .languages import language_for_path, language_for_shebang
 from .languages.spec import LanguageSpec
 
@@ -33,7 +34,7 @@ def git_blob_id(data: bytes) -> str:
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+    return run_git("-C", str(root), *args, capture_output=True, text=True, timeout=30)
 
 
 def is_git_worktree(root: Path) -> bool:
@@ -52,9 +53,8 @@ def list_files(root: Path) -> tuple[list[str], bool]:
     """Relative '/'-separated paths of the repository's files, and whether git listed them."""
     if is_git_worktree(root):
         try:
-            out = subprocess.run(
-                ["git", "-C", str(root), "-c", "core.quotepath=off", "ls-files", "-z", "--cached",
-                 "--others", "--exclude-standard"], capture_output=True, timeout=600, check=True)
+            out = run_git("-C", str(root), "-c", "core.quotepath=off", "ls-files", "-z", "--cached",
+                          "--others", "--exclude-standard", capture_output=True, timeout=600, check=True)
             paths = sorted({p for p in out.stdout.decode("utf-8", "surrogateescape").split("\0") if p})
             return [p for p in paths if p.split("/", 1)[0] not in ALWAYS_SKIPPED_DIRS], True
         except (OSError, subprocess.SubprocessError):

@@ -8,6 +8,8 @@ import subprocess
 import tempfile
 from typing import Optional
 
+from .gitcmd import git_command, safe_env
+
 LABELS = ("ours", "base", "theirs")
 
 
@@ -29,12 +31,12 @@ def git_merge_file(ours: bytes, base: bytes, theirs: bytes, *, style: str = "mer
         with open(path, "wb") as fh:
             fh.write(data)
         paths.append(path)
-    args = ["git", "merge-file", "-p", f"--marker-size={marker_size}"]
+    args = git_command("merge-file", "-p", f"--marker-size={marker_size}")
     if style in ("diff3", "zdiff3"):
         args.append(f"--{style}")
     for label in labels:
         args += ["-L", label]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env = safe_env({k: v for k, v in os.environ.items() if not k.startswith("GIT_")})
     proc = subprocess.run(args + paths, capture_output=True, timeout=120, env=env)
     if proc.returncode < 0 or proc.returncode > 127:
         raise MergeFileError(f"git merge-file failed: {proc.stderr.decode('utf-8', 'replace').strip()}")

@@ -9,6 +9,8 @@ from typing import Optional
 
 import git
 
+from .gitcmd import git_command
+
 MAX_BLOB_BYTES = 1 << 20          # blobs above this are not read (history mining skips them)
 
 
@@ -33,7 +35,7 @@ class ObjectReader:
     def _proc(self, mode: str):
         proc = self.procs.get(mode)
         if proc is None:
-            proc = self.procs[mode] = self.repo.git.execute([git_exe(), "cat-file", f"--{mode}"],
+            proc = self.procs[mode] = self.repo.git.execute(git_command("cat-file", f"--{mode}", exe=git_exe()),
                                                             as_process=True, istream=subprocess.PIPE)
         return proc
 

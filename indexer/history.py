@@ -28,6 +28,7 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 from codeintel.store import Store
 
 from .extract import FUNCTION_LIKE, extract
+from .gitcmd import git_command, guard_repo
 from .gitmerge import MergeFileError, git_merge_file
 from .gitobjects import MAX_BLOB_BYTES, ObjectReader, git_exe
 from .languages import language_for_path
@@ -75,6 +76,7 @@ def mine_history(root: Path, store: Store, max_commits: Optional[int] = 2000, si
     """Mine the commits reachable from HEAD that the store does not know yet (see module doc)."""
     try:
         repo = git.Repo(str(root))
+        guard_repo(repo)
     except (InvalidGitRepositoryError, NoSuchPathError, OSError, ValueError) as exc:
         note = f"not a git repository: {root}" if not isinstance(exc, OSError) else f"cannot open {root}: {exc}"
         store.set_meta(history_head=None, history_note=note)
@@ -250,7 +252,7 @@ class _Miner:
         self.skips[why] = self.skips.get(why, 0) + n
 
     def _git(self, *args: str, **kwargs) -> bytes:
-        return self.repo.git.execute([git_exe(), *_GIT_CONFIG, *args], stdout_as_string=False,
+        return self.repo.git.execute(git_command(*_GIT_CONFIG, *args, exe=git_exe()), stdout_as_string=False,
                                      strip_newline_in_stdout=False, **kwargs)
 
     def _read_object(self, hexsha: str) -> Optional[bytes]:
@@ -582,9 +584,9 @@ class _DiffStream:
         self.stdin = tempfile.TemporaryFile()
         self.stdin.write("".join(s + "\n" for s in shas).encode("ascii"))
         self.stdin.seek(0)
-        cmd = [git_exe(), *_GIT_CONFIG, "log", "--no-walk=unsorted", "--stdin", "-z", "--raw", "-M",
-               "--no-abbrev", "--numstat", "--root", "--diff-merges=first-parent", "--no-color",
-               "--format=%x01%H"]
+        cmd = git_command(*_GIT_CONFIG, "log", "--no-walk=unsorted", "--stdin", "-z", "--raw", "-M",
+                          "--no-abbrev", "--numstat", "--root", "--diff-merges=first-parent", "--no-color",
+                          "--format=%x01%H", exe=git_exe())
         try:
             self.proc = miner.repo.git.execute(cmd, as_process=True, istream=self.stdin)
             self.records = _parse_log_stream(self.proc.stdout)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from indexer.gitcmd import repository_filters_off, run_git
+
 from .abstraction import parses, render, tokenize
 from .patterns import Edit, learn_edit
 from .suggestion import Function, Suggestion, functions_of, make_suggestion
@@ -37,7 +39,7 @@ class UserEdit:
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(root), *args], capture_output=True)
+    return run_git("-C", str(root), *args, capture_output=True, config=repository_filters_off(root))
 
 
 def resolve_base(root: Path, against: str = "HEAD", branch: Optional[str] = None) -> str:
@@ -60,7 +62,7 @@ def worktree_state(root: Path, against: str = "HEAD", branch: Optional[str] = No
     against it. The same digest means the same edits (a cache of ``propagate`` keys on it, with
     the index's version: the other files are read from the index and the disk)."""
     base = resolve_base(Path(root), against, branch)
-    proc = _git(Path(root), "diff", "--no-ext-diff", "--no-color", "--binary", "--no-renames", base, "--")
+    proc = _git(Path(root), "diff", "--no-ext-diff", "--no-textconv", "--no-color", "--binary", "--no-renames", base, "--")
     if proc.returncode:
         raise PropagationError(f"git diff failed: {proc.stderr.decode(errors='replace').strip()}")
     return hashlib.sha1(base.encode() + b"\0" + proc.stdout).hexdigest()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 import sys
 from pathlib import Path
+
+from indexer.gitcmd import run_git
 
 from codeintel.display import printable
 
@@ -20,7 +21,7 @@ def driver_command() -> str:
 
 
 def _git_config(args: list[str], cwd: Path) -> None:
-    subprocess.run(["git", "config", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
+    run_git("config", *args, cwd=cwd, check=True, capture_output=True, timeout=30)
 
 
 def _append_line(path: Path, line: str) -> bool:
@@ -47,7 +48,7 @@ def _append_line(path: Path, line: str) -> bool:
 def install(repo: Path, global_: bool) -> list[str]:
     scope = ["--global"] if global_ else []
     if not global_:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=repo, capture_output=True, text=True)
+        top = run_git("rev-parse", "--show-toplevel", cwd=repo, capture_output=True, text=True)
         if top.returncode != 0:
             from codeintel.cli import EXIT_USAGE, Failure
             raise Failure(f"{repo}: not inside a git repository (use --global for all repositories)", EXIT_USAGE)
@@ -55,8 +56,8 @@ def install(repo: Path, global_: bool) -> list[str]:
     _git_config([*scope, f"merge.{DRIVER_NAME}.name", "codeintel learned merge (MergeBERT)"], repo)
     _git_config([*scope, f"merge.{DRIVER_NAME}.driver", driver_command()], repo)
     if global_:
-        configured = subprocess.run(["git", "config", "--global", "core.attributesFile"], capture_output=True,
-                                    text=True).stdout.strip()
+        configured = run_git("config", "--global", "core.attributesFile", capture_output=True,
+                             text=True).stdout.strip()
         xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
         attributes = Path(os.path.expanduser(configured)) if configured else Path(xdg) / "git" / "attributes"
     else:
