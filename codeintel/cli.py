@@ -815,9 +815,10 @@ def eval_completion(repo, cases_file, holdout, max_files, per_file, max_cases, s
 
         predictor, model_name = load_predictor(info), str(info.path)
     ranker, ranker_name = _eval_ranker(ranker_dir, root)
+    skipped: list[str] = []      # lines of --cases that are not usable cases: counted, not fatal
     try:
         if cases_file:
-            cases = read_case_file(cases_file, read_cases)
+            cases = read_case_file(cases_file, lambda path: read_cases(path, skipped))
             report = evaluate_cases(cases, root, model=predictor, keep_predictions=predictions, ranker=ranker)
         else:
             report = evaluate_repository(root, holdout=holdout, max_files=max_files, per_file=per_file,
@@ -826,8 +827,9 @@ def eval_completion(repo, cases_file, holdout, max_files, per_file, max_cases, s
                                          keep_predictions=predictions, ranker=ranker)
     except ValueError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
-    _emit_json(report_dict(report, repo=str(root.resolve()), cases_file=cases_file, seed=seed,
-                           model=model_name or "none (model-free predictors only)", ranker=ranker_name))
+    _emit_json({**report_dict(report, repo=str(root.resolve()), cases_file=cases_file, seed=seed,
+                              model=model_name or "none (model-free predictors only)", ranker=ranker_name),
+                "skipped": {"cases": len(skipped), "why": skipped[:20]}})
 
 
 def _eval_ranker(ranker_dir, root: Path):
@@ -1279,6 +1281,17 @@ _register_sketch(main, train, eval_)
 from .clones.commands import register as _register_clones  # noqa: E402
 
 _register_clones(train)
+
+
+def _eval_takes_json(group: click.Group) -> None:
+    """`codeintel eval …` always prints JSON; like every query command it accepts --json."""
+    for command in group.commands.values():
+        if not any("--json" in param.opts for param in command.params):
+            command.params.append(click.Option(["--json"], is_flag=True, expose_value=False,
+                                               help="Print JSON for scripts (what eval always prints)."))
+
+
+_eval_takes_json(eval_)
 
 
 # ---------------------------------------------------------------------------------------- entry

@@ -118,14 +118,18 @@ def cut_at_most(files: dict[str, str], per_file: int, max_cases: int, rng: rando
     return cases
 
 
-def read_cases(path: Path) -> list[Case]:
-    """Cases from a JSONL file (format in the module docstring); ValueError on a bad line."""
+def read_cases(path: Path, skipped: Optional[list[str]] = None) -> list[Case]:
+    """Cases from a JSONL file (format in the module docstring); ValueError on a bad line, or,
+    given a ``skipped`` list, why that line cannot be used appended to it and the line skipped."""
     cases = []
-    for number, data in read_jsonl(path):
+    for number, data in read_jsonl(path, skipped):
         try:
             case = Case(str(data["path"]), str(data["prefix"]), str(data.get("suffix", "")),
                         str(data["target"]), id=str(data.get("id") or f"{path.name}:{number}"))
         except (KeyError, TypeError, AttributeError) as exc:
+            if skipped is not None:
+                skipped.append(f"{path.name}:{number}: not a completion case ({type(exc).__name__}: {exc})")
+                continue
             raise ValueError(f"{path}:{number}: not a completion case ({type(exc).__name__}: {exc}); "
                              f"each line needs path, prefix, target (and suffix)") from None
         case.is_test = is_test_path(case.path)

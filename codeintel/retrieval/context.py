@@ -74,8 +74,9 @@ def context_store(context_dir: Optional[Path] = None, texts: Optional[dict[str, 
             yield store
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, object]]:
-    """(line number, parsed JSON) of each non-blank line; ValueError naming a line that is not JSON."""
+def read_jsonl(path: Path, skipped: Optional[list[str]] = None) -> Iterator[tuple[int, object]]:
+    """(line number, parsed JSON) of each non-blank line; ValueError naming a line that is not
+    JSON, or, given a ``skipped`` list, that line's reason appended to it and the line skipped."""
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
@@ -83,7 +84,9 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, object]]:
             try:
                 yield number, json.loads(line)
             except ValueError as exc:
-                raise ValueError(f"{path}:{number}: not JSON ({exc})") from None
+                if skipped is None:
+                    raise ValueError(f"{path}:{number}: not JSON ({exc})") from None
+                skipped.append(f"{path.name}:{number}: not JSON")
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
