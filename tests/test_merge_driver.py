@@ -248,7 +248,7 @@ class _RandomResolver:
         import random
         self.rng = random.Random(seed)
 
-    def decide(self, plan, threshold):
+    def decide(self, plan, threshold, budget=None):
         from codeintel.merge.patterns import PATTERNS
         from codeintel.merge.resolver import HunkDecision
         out = []
