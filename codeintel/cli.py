@@ -1199,7 +1199,7 @@ def lsp(tcp, token_file, allow_unauthenticated):
             raise Failure(str(exc), EXIT_USAGE) from None
     elif token_file is not None or allow_unauthenticated:
         raise Failure("--token-file and --allow-unauthenticated apply to --tcp only", EXIT_USAGE)
-    from lsp.server import start
+    from lsp.main import start
 
     start(tcp, token)
 

@@ -1,4 +1,4 @@
 """``python -m lsp``: the same server as ``codeintel lsp``."""
-from .server import start
+from .main import start
 
 start()

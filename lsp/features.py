@@ -23,7 +23,7 @@ from .folders import Folder
 from .generate import generate_actions
 from .merge import conflict_diagnostics, resolve_document
 from .positions import hit_locations, to_range
-from .server import (REQUEST_FAILED, RESOLVE_TITLE, CodeintelServer, RawJson, _index_errors, _path_of, post, server)
+from .server import (REQUEST_FAILED, RESOLVE_TITLE, CodeintelServer, RawJson, index_errors, path_of, post, server)
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def initialize(ls: CodeintelServer, params: lsp.InitializeParams):
     if not roots and params.root_path:
         roots = [from_fs_path(params.root_path)]
     for uri in roots:
-        path = _path_of(uri)
+        path = path_of(uri)
         if path is not None and path.is_dir():
             folder = Folder(path)
             if folder.has_index:
@@ -115,7 +115,7 @@ async def did_change_configuration(ls: CodeintelServer, params: lsp.DidChangeCon
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: CodeintelServer, params: lsp.DidOpenTextDocumentParams):
     item = params.text_document
-    path = _path_of(item.uri)
+    path = path_of(item.uri)
     doc = OpenDocument(item.uri, path, ls.folder_for(path), item.text, item.version)
     ls.documents[item.uri] = doc      # at once: the edits that follow apply to it
 
@@ -144,7 +144,7 @@ def did_save(ls: CodeintelServer, params: lsp.DidSaveTextDocumentParams):
         ls.refresh(doc)       # the saved text is the buffer's; the next index run sees it on disk
         ls.update_findings(doc)
     else:
-        path = _path_of(params.text_document.uri)
+        path = path_of(params.text_document.uri)
         if path is not None:
             ls.reindex_from_disk(path)
 
@@ -170,7 +170,7 @@ def did_change_watched_files(ls: CodeintelServer, params: lsp.DidChangeWatchedFi
     for change in params.changes:
         if change.uri in ls.documents:
             continue          # an open buffer is authoritative for its file
-        path = _path_of(change.uri)
+        path = path_of(change.uri)
         if path is None or ".codeintel" in path.parts or ".git" in path.parts:
             continue
         if change.type == lsp.FileChangeType.Deleted or path.is_file():
@@ -206,7 +206,7 @@ async def document_symbol(ls: CodeintelServer, params: lsp.DocumentSymbolParams)
 
 
 @server.feature(lsp.WORKSPACE_SYMBOL)
-@_index_errors
+@index_errors
 async def workspace_symbol(ls: CodeintelServer, params: lsp.WorkspaceSymbolParams):
     await ls.whole_index(list(ls.folders), "symbols")
 
@@ -227,7 +227,7 @@ async def workspace_symbol(ls: CodeintelServer, params: lsp.WorkspaceSymbolParam
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
-@_index_errors
+@index_errors
 def definition(ls: CodeintelServer, params: lsp.DefinitionParams):
     doc, store, line, col = ls.at(params)
     if doc is None:
@@ -238,7 +238,7 @@ def definition(ls: CodeintelServer, params: lsp.DefinitionParams):
 
 
 @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
-@_index_errors
+@index_errors
 async def references(ls: CodeintelServer, params: lsp.ReferenceParams):
     """Every use, as JSON text written directly (see ``positions.hit_locations``); streamed as
     $/progress batches when the client sent a partialResultToken (the response is then empty);
@@ -280,7 +280,7 @@ async def references(ls: CodeintelServer, params: lsp.ReferenceParams):
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
-@_index_errors
+@index_errors
 def hover(ls: CodeintelServer, params: lsp.HoverParams):
     doc, store, line, col = ls.at(params)
     if doc is None:
@@ -322,7 +322,7 @@ async def _candidates(ls: CodeintelServer, uri: str, position: lsp.Position, ide
 
 @server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
                 lsp.CompletionOptions(trigger_characters=["."], resolve_provider=False))
-@_index_errors
+@index_errors
 async def completion(ls: CodeintelServer, params: lsp.CompletionParams):
     doc, where, found = await _candidates(ls, params.text_document.uri, params.position, identifiers=True)
     if doc is None:
@@ -348,7 +348,7 @@ async def completion(ls: CodeintelServer, params: lsp.CompletionParams):
 
 
 @server.feature(lsp.TEXT_DOCUMENT_INLINE_COMPLETION, lsp.InlineCompletionOptions())
-@_index_errors
+@index_errors
 async def inline_completion(ls: CodeintelServer, params: lsp.InlineCompletionParams):
     doc, where, found = await _candidates(ls, params.text_document.uri, params.position, identifiers=False)
     if doc is None:

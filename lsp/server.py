@@ -1,6 +1,7 @@
 """The codeintel language server (pygls 2): its state (workspace folders and their indexes, open
-documents, settings, worker pools), the protocol's error handling, progress and start-up. The
-handlers, thin calls into codeintel/ and indexer/, are in ``lsp.features``. Wiring only.
+documents, settings, worker pools), the protocol's error handling and progress. The handlers,
+thin calls into codeintel/ and indexer/, are in ``lsp.features`` above it, and ``lsp.main``
+starts it; this module imports neither. Wiring only.
 
 Threads: the message loop never waits on the model or on a write. Index writes go to one
 writer thread per workspace folder (a locked index delays them, retried later; answers keep
@@ -216,7 +217,7 @@ class CodeintelServer(LanguageServer):
 
     def from_disk(self, uri: str) -> Optional[OpenDocument]:
         """A transient document read from disk, inside a workspace folder (any thread)."""
-        path = _path_of(uri)
+        path = path_of(uri)
         folder = self.folder_for(path)
         if folder is None or not path.is_file():
             return None     # not open, and outside the workspace: nothing of it is read
@@ -560,14 +561,14 @@ def post(loop: asyncio.AbstractEventLoop, callback, *args) -> None:
         log.debug("dropped %s: the server has stopped", getattr(callback, "__name__", callback))
 
 
-def _path_of(uri: str) -> Optional[Path]:
+def path_of(uri: str) -> Optional[Path]:
     if not uri.startswith("file:"):
         return None
     fs = to_fs_path(uri)
     return Path(fs) if fs else None
 
 
-def _index_errors(handler):
+def index_errors(handler):
     """An index that cannot be read (locked too long, corrupt) answers RequestFailed."""
     def convert(exc):
         return JsonRpcException(f"codeintel: the index cannot be read ({exc})", REQUEST_FAILED)
@@ -591,19 +592,3 @@ def _index_errors(handler):
 
 
 server = CodeintelServer()
-
-
-def start(tcp: Optional[str] = None, token: Optional[str] = None) -> None:
-    """Serve over stdio, or listen on ``HOST:PORT`` (``lsp.tcp``: clients must send ``token``)."""
-    from . import features  # noqa: F401  (registers the handlers on ``server``)
-
-    from . import logs
-
-    logs.configure()
-    if tcp:
-        from .tcp import serve
-
-        host, _, port = tcp.rpartition(":")
-        serve(host or "127.0.0.1", int(port), token)
-    else:
-        server.start_io()

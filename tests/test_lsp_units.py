@@ -89,7 +89,10 @@ def test_incremental_edits_match_a_full_parse(edits):
 
 @pytest.fixture
 def fake_completion(monkeypatch):
-    """A codeintel.completion with the agreed complete() signature, recording its calls."""
+    """A codeintel.completion with the agreed complete() signature, recording its calls (the
+    real ``codeintel.completion.api`` stays importable: the server takes ``fit_to_rest`` from it)."""
+    import codeintel.completion.api  # noqa: F401 - loaded before the package is replaced
+
     calls = []
     module = types.ModuleType("codeintel.completion")
 
