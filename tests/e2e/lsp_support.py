@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from conftest import ROOT, cli, commit_all, init_repo
+from conftest import ROOT, cli, commit_all, git, init_repo
 
 SHAPES = '''"""Shapes and their areas."""
 
@@ -74,6 +75,28 @@ def indexed_repo(root: Path, files: dict[str, str]) -> Path:
     commit_all(repo, "files")
     cli("index", repo, "--quiet", check=0)
     return repo
+
+
+CONFLICT_BASE = 'import os\n\n\ndef handler(request):\n    value = request.get("k")\n    result = compute(value, 1)\n    return value\n'
+
+
+def merge_conflict(repo: Path, name: str = "m.py") -> None:
+    """Commit ``name`` (CONFLICT_BASE), change one line differently on a branch ``theirs`` and on
+    the current branch, and merge: git leaves a diff3 conflict (ours 'HEAD', theirs 'theirs')."""
+    git(repo, "config", "merge.conflictStyle", "diff3")
+    current = git(repo, "symbolic-ref", "--short", "HEAD").strip()
+    (repo / name).write_text(CONFLICT_BASE)
+    commit_all(repo, "base")
+    git(repo, "checkout", "-q", "-b", "theirs")
+    (repo / name).write_text(CONFLICT_BASE.replace("compute(value, 1)", "compute(value, 1 + 1)"))
+    commit_all(repo, "theirs")
+    git(repo, "checkout", "-q", current)
+    (repo / name).write_text(CONFLICT_BASE.replace("compute(value, 1)", "compute_fast(value, 1, cache=True)"))
+    commit_all(repo, "ours")
+    proc = subprocess.run(["git", "-C", str(repo), "merge", "--no-edit", "theirs"], capture_output=True, text=True,
+                          env={**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x",
+                               "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@x"})
+    assert proc.returncode != 0 and "|||||||" in (repo / name).read_text()
 
 
 def uri(path: Path) -> str:

@@ -12,8 +12,9 @@ import pytest
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 
-from conftest import commit_all, git, init_repo
-from lsp_support import APP, apply_text_edit, lsp_session, record_applied_edits, make_repo, open_doc, position_of, until as _until
+from conftest import git, init_repo
+from lsp_support import (APP, apply_text_edit, lsp_session, make_repo, merge_conflict, open_doc, position_of,
+                         record_applied_edits, until as _until)
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
 
@@ -105,18 +106,7 @@ async def test_inline_completion_is_advertised_and_answers(tmp_path):
 # ------------------------------------------------------------------------------ merge conflicts
 def _conflict_repo(tmp_path: Path) -> Path:
     repo = init_repo(tmp_path / "repo")
-    git(repo, "config", "merge.conflictStyle", "diff3")
-    base = 'import os\n\n\ndef handler(request):\n    value = request.get("k")\n    result = compute(value, 1)\n    return value\n'
-    (repo / "m.py").write_text(base)
-    commit_all(repo, "base")
-    git(repo, "checkout", "-q", "-b", "theirs")
-    (repo / "m.py").write_text(base.replace("compute(value, 1)", "compute(value, 1 + 1)"))
-    commit_all(repo, "theirs")
-    git(repo, "checkout", "-q", "main")
-    (repo / "m.py").write_text(base.replace("compute(value, 1)", "compute_fast(value, 1, cache=True)"))
-    commit_all(repo, "ours")
-    proc = _merge_theirs(repo)
-    assert proc.returncode != 0 and "<<<<<<<" in (repo / "m.py").read_text()
+    merge_conflict(repo)
     return repo
 
 
