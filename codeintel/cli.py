@@ -768,14 +768,16 @@ def eval_model(feature: str, model_dir: Optional[str], root: Path):
     return info if info is not None and info.usable else None
 
 
-def read_case_file(cases_file: str, read_cases) -> list:
+def read_case_file(cases_file: str, read_cases, skipped: Optional[list] = None) -> list:
     """The cases of an ``eval … --cases FILE`` run, read by the feature's ``read_cases``; a
-    missing or empty file is refused with exit 2."""
+    missing file, or one without a usable case, is refused with exit 2 (saying why the first
+    line it skipped, if any, could not be used)."""
     if not Path(cases_file).is_file():
         raise Failure(f"{cases_file}: no such file", EXIT_USAGE)
     cases = read_cases(Path(cases_file))
     if not cases:
-        raise Failure(f"{cases_file}: no cases", EXIT_USAGE)
+        why = f" ({len(skipped)} skipped; {skipped[0]})" if skipped else ""
+        raise Failure(f"{cases_file}: no usable cases{why}", EXIT_USAGE)
     return cases
 
 
@@ -818,7 +820,7 @@ def eval_completion(repo, cases_file, holdout, max_files, per_file, max_cases, s
     skipped: list[str] = []      # lines of --cases that are not usable cases: counted, not fatal
     try:
         if cases_file:
-            cases = read_case_file(cases_file, lambda path: read_cases(path, skipped))
+            cases = read_case_file(cases_file, lambda path: read_cases(path, skipped), skipped)
             report = evaluate_cases(cases, root, model=predictor, keep_predictions=predictions, ranker=ranker)
         else:
             report = evaluate_repository(root, holdout=holdout, max_files=max_files, per_file=per_file,
