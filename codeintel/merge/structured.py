@@ -29,7 +29,7 @@ import time
 from difflib import SequenceMatcher
 from typing import Callable, Optional
 
-from .structured_kinds import COMMENTS, SEPARATORS, order_free, signature
+from .structured_kinds import COMMENTS, PARENTS, SEPARATORS, order_free, signature
 
 MAX_BYTES = 64 * 1024          # per side
 MAX_NODES = 60_000             # per tree
@@ -75,8 +75,9 @@ def _merge3(base: bytes, ours: bytes, theirs: bytes) -> bytes:
     raise _Conflict("text")
 
 
-def _align(base: list[_Elem], side: list[_Elem]) -> dict[int, int]:
-    """Base index -> side index of the children that are the same element (monotonic)."""
+def _align(base: list[_Elem], side: list[_Elem], positional: bool = True) -> dict[int, int]:
+    """Base index -> side index of the children that are the same element (monotonic); the last
+    resort, pairing by position, only where ``positional``."""
     pairs: dict[int, int] = {}
 
     def sig_key(e: _Elem):
@@ -89,7 +90,7 @@ def _align(base: list[_Elem], side: list[_Elem]) -> dict[int, int]:
         if b0 >= b1 or s0 >= s1:
             return
         if level == len(keys):
-            if b1 - b0 == s1 - s0 and all(base[b0 + i].type == side[s0 + i].type for i in range(b1 - b0)):
+            if positional and b1 - b0 == s1 - s0 and all(base[b0 + i].type == side[s0 + i].type for i in range(b1 - b0)):
                 pairs.update((b0 + i, s0 + i) for i in range(b1 - b0))
             return
         key = keys[level]
@@ -142,37 +143,84 @@ class _Merger:
         B, btail = _elements(b, self.bsrc)
         O, otail = _elements(o, self.osrc)
         T, ttail = _elements(t, self.tsrc)
-        mo, mt = _align(B, O), _align(B, T)
+        free_parent = b.type in PARENTS.get(self.language, ())
+        mo, mt = _align(B, O, not free_parent), _align(B, T, not free_parent)
         ins_o, ins_t = _insertions(len(B), O, mo), _insertions(len(B), T, mt)
+        self.drop_repeated(ins_o, O, ins_t, T, b.type)
+        self.check_adjacent(b.type, B, mo, ins_o, O, mt, ins_t, T)
         out: list[bytes] = []
+        emitted: list[str] = []
         for k in range(len(B) + 1):
-            out.extend(self.inserted(b.type, k, O, ins_o[k], T, ins_t[k], otail))
+            for part, kind in self.inserted(b.type, k, O, ins_o[k], T, ins_t[k], otail):
+                out.append(part)
+                emitted.append(kind)
             if k == len(B):
                 break
-            out.append(self.kept(B[k], O[mo[k]] if k in mo else None, T[mt[k]] if k in mt else None, depth))
+            part = self.kept(B[k], O[mo[k]] if k in mo else None, T[mt[k]] if k in mt else None, depth)
+            if part is not None:
+                out.append(part)
+                emitted.append(B[k].type)
+        for prev, cur in zip(emitted, emitted[1:]):
+            if cur == "," and prev in (",", "(", "[", "{"):
+                raise _Conflict("separators")
         out.append(_merge3(btail, otail, ttail))
         return b"".join(out)
 
-    def kept(self, be: _Elem, oe: Optional[_Elem], te: Optional[_Elem], depth: int) -> bytes:
+    def drop_repeated(self, ins_o: list[list[int]], O: list[_Elem], ins_t: list[list[int]], T: list[_Elem],
+                      parent_type: str) -> None:
+        """Theirs' insertion runs that only repeat what ours inserted elsewhere in an order-free
+        sequence are dropped (ours' copy stays where ours put it)."""
+        ours_texts = {O[i].text for run in ins_o for i in run if O[i].named and O[i].type not in COMMENTS}
+        if not ours_texts:
+            return
+        for k, run in enumerate(ins_t):
+            named = [T[i] for i in run if T[i].named and T[i].type not in COMMENTS]
+            if named and run != [] and all(e.text in ours_texts for e in named) and \
+                    order_free(self.language, parent_type, [e.type for e in named]):
+                ins_t[k] = []
+
+    def check_adjacent(self, parent_type: str, B: list[_Elem], mo: dict, ins_o: list[list[int]], O: list[_Elem],
+                       mt: dict, ins_t: list[list[int]], T: list[_Elem]) -> None:
+        """A deletion on one side next to a deletion or an insertion on the other is a conflict
+        (the order of what is left is ambiguous), as in Mergiraf."""
+        def touched(matched: dict, other: dict, ins: list[list[int]]) -> tuple[set, set]:
+            deleted = {k for k in range(len(B)) if k not in matched and k in other}
+            dslots = {k for d in deleted for k in (d, d + 1)}
+            islots = {k for k, run in enumerate(ins) if run}
+            return dslots, islots
+
+        do, io = touched(mo, mt, ins_o)
+        dt, it = touched(mt, mo, ins_t)
+        if not (do & (dt | it) or dt & io):
+            return
+        # unless all that was deleted or inserted commutes (imports, definitions): then the order is free
+        changed = [B[k] for k in range(len(B)) if k not in mo or k not in mt]
+        changed += [O[i] for run in ins_o for i in run] + [T[i] for run in ins_t for i in run]
+        named = [e.type for e in changed if e.named and e.type not in COMMENTS]
+        if not order_free(self.language, "", named):
+            raise _Conflict("adjacent changes")
+
+    def kept(self, be: _Elem, oe: Optional[_Elem], te: Optional[_Elem], depth: int) -> Optional[bytes]:
         if oe is None and te is None:
-            return b""
+            return None
         if oe is None or te is None:
             other = oe if te is None else te
             if other.text == be.text:
-                return b""          # deleted on one side, untouched on the other
+                return None         # deleted on one side, untouched on the other
             raise _Conflict("delete/modify")
         gap = _merge3(be.gap, oe.gap, te.gap)
         return gap + self.node(be.node, oe.node, te.node, depth + 1)
 
     def inserted(self, parent_type: str, slot: int, O: list[_Elem], o_idx: list[int],
-                 T: list[_Elem], t_idx: list[int], otail: bytes) -> list[bytes]:
+                 T: list[_Elem], t_idx: list[int], otail: bytes) -> list[tuple[bytes, str]]:
+        """What goes in before base child ``slot``: (text, node type) of each element."""
         if not t_idx:
-            return [O[i].full for i in o_idx]
+            return [(O[i].full, O[i].type) for i in o_idx]
         if not o_idx:
-            return [T[i].full for i in t_idx]
+            return [(T[i].full, T[i].type) for i in t_idx]
         o_run, t_run = [O[i] for i in o_idx], [T[i] for i in t_idx]
         if [e.full for e in o_run] == [e.full for e in t_run]:
-            return [e.full for e in o_run]
+            return [(e.full, e.type) for e in o_run]
         named = [e for e in o_run + t_run if e.named and e.type not in COMMENTS]
         if any(not e.named and e.text.strip() not in SEPARATORS and e.type not in SEPARATORS
                for e in o_run + t_run):
@@ -182,17 +230,39 @@ class _Merger:
         o_texts = {e.text for e in o_run if e.named and e.type not in COMMENTS}
         t_texts = {e.text for e in t_run if e.named and e.type not in COMMENTS}
         if t_texts <= o_texts:
-            return [e.full for e in o_run]
+            return [(e.full, e.type) for e in o_run]
         if o_texts <= t_texts:
-            return [e.full for e in t_run]
+            return [(e.full, e.type) for e in t_run]
         if o_texts & t_texts:
             raise _Conflict("overlapping inserts")
-        parts = [e.full for e in o_run] + [e.full for e in t_run]
-        if slot == 0 and t_run[0].gap == b"":
+        # what a run ends with that belongs to the base child after it (attributes, comments on
+        # their own line) stays next to that child: theirs goes in before ours' trailing part
+        o_head, o_trail = _split_trailing(o_run)
+        t_head, t_trail = _split_trailing(t_run)
+        if o_trail and t_trail:
+            raise _Conflict("two leading parts")
+        if not o_head or not t_head:
+            raise _Conflict("insert/insert")
+        parts = [(e.full, e.type) for e in o_head + t_head + o_trail + t_trail]
+        if slot == 0 and t_head[0].gap == b"":
             # both inserted at the very start: separate them as ours separated its run from what followed
-            after = O[o_idx[-1] + 1].gap if o_idx[-1] + 1 < len(O) else otail
-            parts[len(o_run)] = after + t_run[0].text
+            nxt = o_idx[len(o_head) - 1] + 1
+            after = O[nxt].gap if nxt < len(O) else otail
+            parts[len(o_head)] = (after + t_head[0].text, t_head[0].type)
         return parts
+
+
+_LEADING = frozenset({"attribute_item", "inner_attribute_item", "decorator"}) | COMMENTS
+
+
+def _split_trailing(run: list[_Elem]) -> tuple[list[_Elem], list[_Elem]]:
+    """The run without, and the run's tail of, elements that lead the next one (attributes,
+    comments on a line of their own)."""
+    cut = len(run)
+    while cut > 0 and run[cut - 1].type in _LEADING and (run[cut - 1].type not in COMMENTS
+                                                         or b"\n" in run[cut - 1].gap or cut == 1):
+        cut -= 1
+    return run[:cut], run[cut:]
 
 
 # ------------------------------------------------------------------------------- parsing
