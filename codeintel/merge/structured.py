@@ -189,6 +189,12 @@ class _Merger:
             islots = {k for k, run in enumerate(ins) if run}
             return dslots, islots
 
+        for ins, side, other_matched, other in ((ins_o, O, mt, T), (ins_t, T, mo, O)):
+            for k, run in enumerate(ins):
+                first = side[run[0]] if run else None
+                if first is not None and first.type in COMMENTS and b"\n" not in first.gap and k > 0 \
+                        and (k - 1 not in other_matched or other[other_matched[k - 1]].text != B[k - 1].text):
+                    raise _Conflict("a comment added to what the other side changed")
         do, io = touched(mo, mt, ins_o)
         dt, it = touched(mt, mo, ins_t)
         if not (do & (dt | it) or dt & io):
@@ -229,11 +235,9 @@ class _Merger:
             raise _Conflict("insert/insert")
         o_texts = {e.text for e in o_run if e.named and e.type not in COMMENTS}
         t_texts = {e.text for e in t_run if e.named and e.type not in COMMENTS}
-        if t_texts <= o_texts:
-            return [(e.full, e.type) for e in o_run]
-        if o_texts <= t_texts:
-            return [(e.full, e.type) for e in t_run]
         if o_texts & t_texts:
+            # the same element inserted by both, and others beside it: a subset dropped or a
+            # superset kept are both guesses
             raise _Conflict("overlapping inserts")
         # what a run ends with that belongs to the base child after it (attributes, comments on
         # their own line) stays next to that child: theirs goes in before ours' trailing part
@@ -243,13 +247,27 @@ class _Merger:
             raise _Conflict("two leading parts")
         if not o_head or not t_head:
             raise _Conflict("insert/insert")
-        parts = [(e.full, e.type) for e in o_head + t_head + o_trail + t_trail]
+        joined = o_head + t_head
+        gaps = [e.gap for e in joined]
         if slot == 0 and t_head[0].gap == b"":
             # both inserted at the very start: separate them as ours separated its run from what followed
             nxt = o_idx[len(o_head) - 1] + 1
-            after = O[nxt].gap if nxt < len(O) else otail
-            parts[len(o_head)] = (after + t_head[0].text, t_head[0].type)
-        return parts
+            gaps[len(o_head)] = O[nxt].gap if nxt < len(O) else otail
+        if _sorted_imports(O) and _sorted_imports(T) and all(e.type == joined[0].type for e in joined) \
+                and _is_import(joined[0].type):
+            joined = sorted(joined, key=lambda e: e.text)   # both sides keep imports sorted: so does the merge
+        parts = [(gap + e.text, e.type) for gap, e in zip(gaps, joined)]
+        return parts + [(e.full, e.type) for e in o_trail + t_trail]
+
+
+def _is_import(node_type: str) -> bool:
+    return "import" in node_type or node_type in ("use_declaration", "preproc_include")
+
+
+def _sorted_imports(elems: list[_Elem]) -> bool:
+    """The imports among these siblings are in sorted order (and there are at least three)."""
+    texts = [e.text for e in elems if _is_import(e.type)]
+    return len(texts) >= 3 and texts == sorted(texts)
 
 
 _LEADING = frozenset({"attribute_item", "inner_attribute_item", "decorator"}) | COMMENTS
