@@ -21,7 +21,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
-from .schema import MIGRATIONS, SCHEMA_VERSION
+from .schema import MERGE_DECISION_COLUMNS, MIGRATIONS, SCHEMA_VERSION
 from .clones import CloneQueries
 from .errors import StoreError  # noqa: F401 - re-exported: codeintel.store.StoreError
 from .files import (DB_NAME, STORE_DIR, UnsafeStore, check_db_path, check_store_dir,  # noqa: F401 - re-exported
@@ -761,14 +761,14 @@ class Store(SummaryQueries, CloneQueries, EmbeddingQueries, FunctionQueries):
 
     def record_merge_decisions(self, rows: list[dict]) -> None:
         """Rows with the merge_decisions columns (``at`` defaults to now)."""
-        cols = _merge_decision_columns()
+        cols = MERGE_DECISION_COLUMNS
         now = time.time()
         with self.transaction() as c:
             c.executemany(f"INSERT INTO merge_decisions({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                           [tuple(row.get(col, now if col == "at" else None) for col in cols) for row in rows])
 
     def merge_decisions(self, limit: Optional[int] = None) -> list[dict]:
-        cols = _merge_decision_columns()
+        cols = MERGE_DECISION_COLUMNS
         sql = f"SELECT {', '.join(cols)} FROM merge_decisions ORDER BY id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
@@ -830,11 +830,6 @@ def _use_wal(conn: sqlite3.Connection) -> None:
                 raise
             time.sleep(pause)
             pause = min(2 * pause, 0.1)
-
-
-def _merge_decision_columns():
-    return ("at", "path", "hunk", "resolved", "patterns", "confidence", "reason", "model", "threshold", "via",
-            "region", "base_blob", "ours_blob", "theirs_blob", "resolution")
 
 
 def _wal_size(path: Path) -> int:

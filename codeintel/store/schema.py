@@ -6,6 +6,9 @@ are offsets into the file's bytes (files.content). Only this package names table
 from __future__ import annotations
 
 SCHEMA_VERSION = 6
+# the columns of merge_decisions that the merge driver writes and the report reads, in order
+MERGE_DECISION_COLUMNS = ("at", "path", "hunk", "resolved", "patterns", "confidence", "reason", "model", "threshold",
+                          "via", "region", "base_blob", "ours_blob", "theirs_blob", "resolution")
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);

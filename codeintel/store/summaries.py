@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
+from .schema import MERGE_DECISION_COLUMNS
+
 
 class SummaryQueries:
     conn = None  # set by Store
@@ -117,9 +119,7 @@ class SummaryQueries:
     # ------------------------------------------------------------------ merge decisions
     def merge_decision_rows(self) -> list[dict]:
         """Every decision of the merge driver / ``codeintel resolve``, oldest first."""
-        from . import _merge_decision_columns
-
-        cols = ("id", *_merge_decision_columns())
+        cols = ("id", *MERGE_DECISION_COLUMNS)
         return [dict(zip(cols, row)) for row in self.conn.execute(
             f"SELECT {', '.join(cols)} FROM merge_decisions ORDER BY at, id")]
 
