@@ -100,5 +100,5 @@ def install_merge_driver(root: Path) -> dict:
 
     try:
         return {"ok": True, "message": "\n".join(install(root, False))}
-    except Exception as exc:  # noqa: BLE001 - the cli's Failure or git's error: say it
+    except Exception as exc:  # noqa: BLE001 - InstallError or git's error: say it
         return {"ok": False, "message": str(exc)}

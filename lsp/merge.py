@@ -84,14 +84,14 @@ class MergeResolvers:
 def resolve_document(uri: str, text: str, path: Optional[Path], root: Optional[Path], resolvers: MergeResolvers,
                      threshold: Optional[float], encoding=UTF16, cancelled=lambda: False) -> Resolution:
     """Resolve the conflicts in a document's text; the edit replaces only the changed middle."""
-    from codeintel.merge.driver import _bases_from_index, merge_threshold, resolve_text
+    from codeintel.merge.driver import bases_from_index, merge_threshold, resolve_text
 
     resolver = resolvers.get(root)
     if not resolver.available:
         return Resolution(None, 0, 0, "no merge model: train one with `codeintel train merge`")
     limit = threshold if threshold is not None else merge_threshold(root, resolver, warn=log.warning)
     rel = path.resolve().relative_to(root).as_posix() if root and path else (path.name if path else None)
-    bases = _bases_from_index(root, path) if root and path else []
+    bases = bases_from_index(root, path) if root and path else []
     if cancelled():
         return Resolution(None, 0, 0, "cancelled")
     result = resolve_text(text, rel, resolver, limit, bases)

@@ -383,10 +383,10 @@ int main() {
 def test_transformations_change_the_text_and_keep_it_parsable(language, source):
     import random
 
-    from codeintel.clones.tokens import _parser
+    from codeintel.clones.tokens import parser_for
     from codeintel.clones.transform import TRANSFORMS, disguise
 
-    parser, _ = _parser(language)
+    parser, _ = parser_for(language)
     for name in TRANSFORMS:
         if name == "for_while" and language == "python":
             continue

@@ -126,7 +126,7 @@ def _fallback(text: bytes, kinds: list, starts: list, ends: list) -> None:
 
 
 @lru_cache(maxsize=None)
-def _parser(language: str):
+def parser_for(language: str):
     from indexer.languages import get_spec
 
     spec = get_spec(language)
@@ -150,7 +150,7 @@ def leaves(text: bytes, language: Optional[str], with_inner: bool = False):
     parser = None
     if language:
         try:
-            parser, comments = _parser(language)
+            parser, comments = parser_for(language)
         except KeyError:
             parser = None
     if parser is None:

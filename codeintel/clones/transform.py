@@ -22,7 +22,7 @@ import random
 import re
 from typing import Callable
 
-from .tokens import _parser
+from .tokens import parser_for
 
 C_FAMILY = {"c", "cpp", "java", "javascript"}
 _DECL_PARENTS = ("declarator", "declaration", "parameter", "function_definition", "function_declaration", "method_declaration",
@@ -34,7 +34,7 @@ _KEEP = {"main", "self", "this", "args", "argv", "argc", "std", "cin", "cout", "
 
 
 def _tree(source: bytes, language: str):
-    parser, _ = _parser(language)
+    parser, _ = parser_for(language)
     return parser.parse(source)
 
 

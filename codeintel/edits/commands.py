@@ -9,28 +9,24 @@ from typing import Optional
 
 import click
 
+from codeintel import cli_support as support
+
 from ..models.extras import needs_torch
 
 
 LAST_PROPAGATION = "edits/propagate.json"     # under .codeintel/
 
 
-def _cli():
-    from .. import cli
-
-    return cli
-
 
 def _root(repo: Optional[str]) -> Path:
     from ..store import check_store_dir, find_store
 
-    cli = _cli()
     start = Path(repo) if repo else Path.cwd()
     if repo and not start.is_dir():
-        raise cli.Failure(f"{repo}: no such directory", cli.EXIT_USAGE)
+        raise support.Failure(f"{repo}: no such directory", support.EXIT_USAGE)
     db = find_store(start)
     if db is None:
-        raise cli.Failure(f"no index in {start} or any parent folder; run `codeintel index` first", cli.EXIT_STORE)
+        raise support.Failure(f"no index in {start} or any parent folder; run `codeintel index` first", support.EXIT_STORE)
     check_store_dir(db.parent.parent)     # before .codeintel/edits/ is read or written
     return db.parent.parent
 
@@ -45,25 +41,23 @@ def _print_suggestions(suggestions, console) -> None:
 
 
 def _choose(suggestions, spec: str):
-    cli = _cli()
     if spec.strip().lower() == "all":
         return list(suggestions)
     chosen = []
     for part in spec.split(","):
         part = part.strip()
         if not part.isdigit() or not 1 <= int(part) <= len(suggestions):
-            raise cli.Failure(f"--apply {spec!r}: give 'all' or numbers from 1 to {len(suggestions)}", cli.EXIT_USAGE)
+            raise support.Failure(f"--apply {spec!r}: give 'all' or numbers from 1 to {len(suggestions)}", support.EXIT_USAGE)
         chosen.append(suggestions[int(part) - 1])
     return chosen
 
 
 def _report_applied(results, as_json: bool) -> int:
-    cli = _cli()
     if as_json:
-        cli._emit_json([{"path": r.suggestion.path, "qualname": r.suggestion.qualname, "ok": r.ok,
+        support.emit_json([{"path": r.suggestion.path, "qualname": r.suggestion.qualname, "ok": r.ok,
                          "message": r.message} for r in results])
     else:
-        console = cli._console()
+        console = support.console()
         for r in results:
             mark = "[green]applied[/green]" if r.ok else f"[yellow]skipped[/yellow] ({r.message})"
             console.print(f"{r.suggestion.path}:{r.suggestion.start_line} {r.suggestion.qualname}: {mark}",
@@ -76,23 +70,22 @@ def _show_or_apply(suggestions, apply: Optional[str], as_json: bool, root: Path)
 
     from .suggestion import UnsafeSuggestion, apply_suggestions
 
-    cli = _cli()
     if apply:
         if not suggestions:
-            raise cli.Failure("no suggestions to apply", cli.EXIT_NOTHING_FOUND)
+            raise support.Failure("no suggestions to apply", support.EXIT_NOTHING_FOUND)
         try:
             results = apply_suggestions(root, _choose(suggestions, apply))
         except UnsafeSuggestion as exc:
-            raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
+            raise support.Failure(str(exc), support.EXIT_USAGE) from None
         sys.exit(_report_applied(results, as_json))
     if as_json:
-        cli._emit_json([dict(s.to_dict(), number=n, diff=s.diff()) for n, s in enumerate(suggestions, 1)])
+        support.emit_json([dict(s.to_dict(), number=n, diff=s.diff()) for n, s in enumerate(suggestions, 1)])
     elif suggestions:
-        _print_suggestions(suggestions, cli._console())
+        _print_suggestions(suggestions, support.console())
     else:
-        cli._console(stderr=True).print("no suggestions")
+        support.console(stderr=True).print("no suggestions")
     if not suggestions:
-        sys.exit(cli.EXIT_NOTHING_FOUND)
+        sys.exit(support.EXIT_NOTHING_FOUND)
 
 
 def _last_run(saved: Path, asked: dict):
@@ -118,7 +111,6 @@ def _check_saved(root: Path, chosen, current) -> None:
     from ..display import printable
     from .suggestion import check_paths, sha256
 
-    cli = _cli()
     check_paths(root, chosen)
     found = {json.dumps(s.to_dict(), sort_keys=True) for s in current}
     for s in chosen:
@@ -129,9 +121,9 @@ def _check_saved(root: Path, chosen, current) -> None:
         except OSError:
             continue        # apply says it cannot read it
         if unchanged:
-            raise cli.Failure(f"{printable(s.path)}:{s.start_line} {printable(s.qualname)} is not a suggestion "
+            raise support.Failure(f"{printable(s.path)}:{s.start_line} {printable(s.qualname)} is not a suggestion "
                               "`codeintel edits propagate` makes now; run it again and choose from what it shows",
-                              cli.EXIT_USAGE)
+                              support.EXIT_USAGE)
 
 
 @click.group("edits")
@@ -146,23 +138,22 @@ def edits_group():
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def suggest_cmd(file, apply, repo, as_json):
     """Suggest edits for FILE's functions (default: the files changed since HEAD)."""
-    from .propagate import PropagationError, _git
+    from .propagate import PropagationError, git_in
     from .suggest import suggest_for_file
 
-    cli = _cli()
     root = _root(repo or (str(Path(file).resolve().parent) if file else None))
     if file:
         path = Path(file).resolve()
         if not path.is_file():
-            raise cli.Failure(f"{file}: no such file", cli.EXIT_USAGE)
+            raise support.Failure(f"{file}: no such file", support.EXIT_USAGE)
         try:
             rels = [path.relative_to(root.resolve()).as_posix()]
         except ValueError:
-            raise cli.Failure(f"{file}: not inside the repository {root}", cli.EXIT_USAGE) from None
+            raise support.Failure(f"{file}: not inside the repository {root}", support.EXIT_USAGE) from None
     else:
-        proc = _git(root, "diff", "--name-only", "-z", "HEAD", "--")
+        proc = git_in(root, "diff", "--name-only", "-z", "HEAD", "--")
         if proc.returncode:
-            raise cli.Failure("no FILE given and git cannot list the changed files; pass FILE", cli.EXIT_USAGE)
+            raise support.Failure("no FILE given and git cannot list the changed files; pass FILE", support.EXIT_USAGE)
         rels = [r for r in proc.stdout.decode("utf-8", "replace").split("\0") if r and (root / r).is_file()]
     suggestions = []
     try:
@@ -172,7 +163,7 @@ def suggest_cmd(file, apply, repo, as_json):
                 continue
             suggestions += suggest_for_file(root, rel, data.decode("utf-8", "replace"))
     except PropagationError as exc:
-        raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
+        raise support.Failure(str(exc), support.EXIT_USAGE) from None
     _show_or_apply(suggestions, apply, as_json, root)
 
 
@@ -191,7 +182,6 @@ def propagate_cmd(against, branch, apply, min_confidence, repo, as_json):
     from .propagate import PropagationError, propagate
     from .suggestion import UnsafeSuggestion
 
-    cli = _cli()
     root = _root(repo)
     saved = root / STORE_DIR / LAST_PROPAGATION
     asked = {"against": against, "branch": branch, "min_confidence": min_confidence}
@@ -199,13 +189,13 @@ def propagate_cmd(against, branch, apply, min_confidence, repo, as_json):
     try:
         suggestions = propagate(root, against, branch, min_confidence=min_confidence)
     except PropagationError as exc:
-        raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
+        raise support.Failure(str(exc), support.EXIT_USAGE) from None
     if last is not None:
         # the numbers the user saw: the last run's suggestions, checked against this run's
         try:
             _check_saved(root, _choose(last, apply), suggestions)
         except UnsafeSuggestion as exc:
-            raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
+            raise support.Failure(str(exc), support.EXIT_USAGE) from None
         suggestions = last
     elif not apply:
         write_text_atomic(saved, json.dumps({"asked": asked, "suggestions": [s.to_dict() for s in suggestions]}))
@@ -217,12 +207,11 @@ def _pairs(data, repo):
     from ..store import Store, find_store
     from .data import DataError, read_corpus, store_pairs
 
-    cli = _cli()
     if data:
         try:
             return read_corpus(list(data)), [str(d) for d in data]
         except DataError as exc:
-            raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
+            raise support.Failure(str(exc), support.EXIT_USAGE) from None
     root = _root(repo)
     with Store.open(find_store(root), create=False) as store:
         return store_pairs(store, root.name), [str(root)]
@@ -231,24 +220,23 @@ def _pairs(data, repo):
 def _split(pairs, cut, holdout):
     from .data import default_cut, time_split
 
-    cli = _cli()
     if not pairs:
-        raise cli.Failure("no modified functions in the data", cli.EXIT_USAGE)
+        raise support.Failure("no modified functions in the data", support.EXIT_USAGE)
     if cut is not None:
         import datetime
 
         try:
             datetime.date.fromisoformat(cut)
         except ValueError:
-            raise cli.Failure(f"--cut {cut!r}: not a date (YYYY-MM-DD)", cli.EXIT_USAGE) from None
+            raise support.Failure(f"--cut {cut!r}: not a date (YYYY-MM-DD)", support.EXIT_USAGE) from None
     cut = cut or default_cut(pairs)
     repos = {r.strip() for r in holdout.split(",") if r.strip()} if holdout else None
     if repos and not repos & {p["repo"] for p in pairs}:
-        raise cli.Failure(f"--holdout-repos: none of {', '.join(sorted(repos))} is in the data", cli.EXIT_USAGE)
+        raise support.Failure(f"--holdout-repos: none of {', '.join(sorted(repos))} is in the data", support.EXIT_USAGE)
     train, test = time_split(pairs, cut, repos)
     if not train or not test:
-        raise cli.Failure(f"the cut {cut} leaves {len(train)} training and {len(test)} test pairs; "
-                          "choose another --cut", cli.EXIT_USAGE)
+        raise support.Failure(f"the cut {cut} leaves {len(train)} training and {len(test)} test pairs; "
+                          "choose another --cut", support.EXIT_USAGE)
     return cut, repos, train, test
 
 
@@ -276,7 +264,6 @@ def eval_edits(data, repo, cut, holdout_repos, model_dir, no_model, max_cases):
     from .evaluate import evaluate
     from .model import predictor_for
 
-    cli = _cli()
     pairs, sources = _pairs(data, repo)
     cut, repos, train, test = _split(pairs, cut, holdout_repos)
     predictor = None
@@ -284,7 +271,7 @@ def eval_edits(data, repo, cut, holdout_repos, model_dir, no_model, max_cases):
         predictor = predictor_for(model_dir, Path(repo) if repo else Path.cwd())
     result = evaluate(train, test, model=predictor.candidates if predictor else None,
                       idioms=predictor.idioms if predictor else None, max_cases=max_cases)
-    cli._emit_json({"data": sources, "cut": cut, "holdout_repos": sorted(repos) if repos else None,
+    support.emit_json({"data": sources, "cut": cut, "holdout_repos": sorted(repos) if repos else None,
                     "train_pairs": len(train), "test_pairs": len(test),
                     "model": str(predictor.path) if predictor else None, **result})
 
@@ -317,7 +304,6 @@ def train_edits(data, repo, output, cut, holdout_repos, size, epochs, batch_size
     from .evaluate import evaluate_suggestions
     from .model import EditPredictor, TrainSettings, train_model
 
-    cli = _cli()
     pairs, sources = _pairs(data, repo)
     cut, repos, train, test = _split(pairs, cut, holdout_repos)
     commits = sorted({(p["date"], p["commit"]) for p in train})
@@ -334,7 +320,7 @@ def train_edits(data, repo, output, cut, holdout_repos, size, epochs, batch_size
     try:
         summary = train_model(fit, val, settings, target, meta, progress=not as_json and sys.stderr.isatty())
     except ValueError as exc:
-        raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
+        raise support.Failure(str(exc), support.EXIT_USAGE) from None
     metrics = {}
     if eval_cases:
         predictor = EditPredictor(target)
@@ -345,12 +331,12 @@ def train_edits(data, repo, output, cut, holdout_repos, size, epochs, batch_size
             "by_size": metrics})
     result = {"model": str(target), "cut": cut, **summary, "metrics": metrics}
     if as_json:
-        cli._emit_json(result)
+        support.emit_json(result)
     else:
-        cli._console().print(f"saved the edits model to {target} ({summary['train_pairs']} training pairs, "
+        support.console().print(f"saved the edits model to {target} ({summary['train_pairs']} training pairs, "
                              f"{summary['seconds']} s)", highlight=False)
         if metrics:
-            cli._console().print_json(json.dumps(metrics))
+            support.console().print_json(json.dumps(metrics))
 
 
 def register(main, train_group, eval_group) -> None:

@@ -38,7 +38,7 @@ class UserEdit:
     after: str
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
+def git_in(root: Path, *args: str) -> subprocess.CompletedProcess:
     return run_git("-C", str(root), *args, capture_output=True, config=repository_filters_off(root))
 
 
@@ -46,12 +46,12 @@ def resolve_base(root: Path, against: str = "HEAD", branch: Optional[str] = None
     """The commit to compare the working tree with: ``against``, or with ``branch`` the merge
     base of HEAD and that branch (what the current branch changed)."""
     if branch:
-        proc = _git(root, "merge-base", "HEAD", branch)
+        proc = git_in(root, "merge-base", "HEAD", branch)
         if proc.returncode:
             raise PropagationError(f"no merge base of HEAD and {branch!r}: "
                                    f"{proc.stderr.decode(errors='replace').strip().splitlines()[-1:] or ['?']}")
         return proc.stdout.decode().strip()
-    proc = _git(root, "rev-parse", "--verify", "--quiet", f"{against}^{{commit}}")
+    proc = git_in(root, "rev-parse", "--verify", "--quiet", f"{against}^{{commit}}")
     if proc.returncode:
         raise PropagationError(f"{against!r} is not a commit in {root}")
     return proc.stdout.decode().strip()
@@ -62,7 +62,7 @@ def worktree_state(root: Path, against: str = "HEAD", branch: Optional[str] = No
     against it. The same digest means the same edits (a cache of ``propagate`` keys on it, with
     the index's version: the other files are read from the index and the disk)."""
     base = resolve_base(Path(root), against, branch)
-    proc = _git(Path(root), "diff", "--no-ext-diff", "--no-textconv", "--no-color", "--binary", "--no-renames", base, "--")
+    proc = git_in(Path(root), "diff", "--no-ext-diff", "--no-textconv", "--no-color", "--binary", "--no-renames", base, "--")
     if proc.returncode:
         raise PropagationError(f"git diff failed: {proc.stderr.decode(errors='replace').strip()}")
     return hashlib.sha1(base.encode() + b"\0" + proc.stdout).hexdigest()
@@ -73,7 +73,7 @@ def user_edits(root: Path, against: str = "HEAD", branch: Optional[str] = None, 
 
     root = Path(root)
     base = resolve_base(root, against, branch)
-    proc = _git(root, "diff", "--name-only", "-z", "--no-renames", base, "--")
+    proc = git_in(root, "diff", "--name-only", "-z", "--no-renames", base, "--")
     if proc.returncode:
         raise PropagationError(f"git diff failed: {proc.stderr.decode(errors='replace').strip()}")
     out = []
@@ -82,7 +82,7 @@ def user_edits(root: Path, against: str = "HEAD", branch: Optional[str] = None, 
         path = root / rel
         if spec is None or not path.is_file():
             continue
-        old = _git(root, "show", f"{base}:{rel}")
+        old = git_in(root, "show", f"{base}:{rel}")
         if old.returncode:
             continue      # a new file: nothing it was before
         before = {f.qualname: f for f in functions_of(old.stdout, spec.name)}

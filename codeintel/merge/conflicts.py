@@ -169,7 +169,7 @@ class MergePlan:
         return AssembleResult("".join(out), unresolved)
 
 
-def _context_lines(hunks: Sequence[Hunk], index: int, step: int, limit: int) -> list[str]:
+def context_lines_of(hunks: Sequence[Hunk], index: int, step: int, limit: int) -> list[str]:
     """Up to ``limit`` merged lines of the stable hunk next to ``hunks[index]`` (before: step -1)."""
     j = index + step
     if 0 <= j < len(hunks) and hunks[j].stable:
@@ -248,8 +248,8 @@ def plan_merge(base_text: str, ours_text: str, theirs_text: str, path: Optional[
         if budget is not None:
             budget.region(h.ours, h.base, h.theirs)
         hp, inst = plan_hunk(h.ours, h.base, h.theirs, path,
-                             _context_lines(hunks, i, -1, context_lines),
-                             _context_lines(hunks, i, +1, context_lines),
+                             context_lines_of(hunks, i, -1, context_lines),
+                             context_lines_of(hunks, i, +1, context_lines),
                              hunk=i, first_index=len(instances), tokenizer=tokenizer,
                              token_level=token_level, context_tokens=context_tokens)
         hp.line_hunk = h

@@ -217,7 +217,7 @@ def examples_from_record(record: dict, *, require_resolution: bool = True,
     return [e for e in exs if e.resolution is not None or not require_resolution]
 
 
-def _files(paths: Union[str, os.PathLike, Iterable[Union[str, os.PathLike]]]) -> list[Path]:
+def corpus_files(paths: Union[str, os.PathLike, Iterable[Union[str, os.PathLike]]]) -> list[Path]:
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     out: list[Path] = []
@@ -231,7 +231,7 @@ def _files(paths: Union[str, os.PathLike, Iterable[Union[str, os.PathLike]]]) ->
 
 def read_records(paths) -> Iterator[dict]:
     """The raw JSON objects of JSONL(.gz) files or directories of them, in order."""
-    for f in _files(paths):
+    for f in corpus_files(paths):
         opener = gzip.open if f.name.endswith(".gz") else open
         with opener(f, "rt", encoding="utf-8") as fh:
             for line in fh:

@@ -153,7 +153,7 @@ def write_atomically(path: str, data: bytes) -> None:
 
 
 # ------------------------------------------------------------------------------ git's driver
-def _repo_root(cwd: Optional[str] = None) -> Optional[Path]:
+def git_repo_root(cwd: Optional[str] = None) -> Optional[Path]:
     try:
         out = run_git("rev-parse", "--show-toplevel", capture_output=True, text=True, cwd=cwd, timeout=10)
     except (OSError, subprocess.SubprocessError):
@@ -210,7 +210,7 @@ def run_merge_driver(o_path: str, a_path: str, b_path: str, marker_size: int, pa
         base = fh.read()
     with open(b_path, "rb") as fh:
         theirs = fh.read()
-    root = _repo_root()
+    root = git_repo_root()
     style = conflict_style()
     try:
         text, conflicts = git_merge_file(ours, base, theirs, style=style, marker_size=marker_size)
@@ -287,7 +287,7 @@ def stage_blobs(root: Optional[Path], rel: str) -> tuple:
     return tuple(blobs)
 
 
-def _bases_from_index(root: Optional[Path], file_path: Path) -> list[tuple[list[str], list[str], list[str]]]:
+def bases_from_index(root: Optional[Path], file_path: Path) -> list[tuple[list[str], list[str], list[str]]]:
     """The conflicts of the file's merge as git's index has it (stages 1-3), with bases."""
     if root is None:
         return []

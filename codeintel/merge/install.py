@@ -15,6 +15,10 @@ DRIVER_NAME = "codeintel"
 ATTRIBUTE_LINE = f"* merge={DRIVER_NAME}"
 
 
+class InstallError(ValueError):
+    """The driver cannot be installed there (one line saying why; the CLI's exit code 2)."""
+
+
 def driver_command() -> str:
     """The command git runs: this Python's codeintel, so it works outside an activated venv."""
     return f"{shlex.quote(sys.executable)} -m codeintel merge-driver %O %A %B %L %P"
@@ -31,9 +35,8 @@ def _append_line(path: Path, line: str) -> bool:
     from codeintel.store.files import write_bytes_atomic
 
     if path.is_symlink():
-        from codeintel.cli import EXIT_USAGE, Failure
-        raise Failure(f"{printable(path)} is a symbolic link; codeintel does not write through it: add the line "
-                      f"'{line}' to the file it points to yourself", EXIT_USAGE)
+        raise InstallError(f"{printable(path)} is a symbolic link; codeintel does not write through it: add the "
+                           f"line '{line}' to the file it points to yourself")
     existing = path.read_text("utf-8") if path.exists() else ""
     if line in existing.splitlines():
         return False
@@ -50,8 +53,7 @@ def install(repo: Path, global_: bool) -> list[str]:
     if not global_:
         top = run_git("rev-parse", "--show-toplevel", cwd=repo, capture_output=True, text=True)
         if top.returncode != 0:
-            from codeintel.cli import EXIT_USAGE, Failure
-            raise Failure(f"{repo}: not inside a git repository (use --global for all repositories)", EXIT_USAGE)
+            raise InstallError(f"{repo}: not inside a git repository (use --global for all repositories)")
         repo = Path(top.stdout.strip())
     _git_config([*scope, f"merge.{DRIVER_NAME}.name", "codeintel learned merge (MergeBERT)"], repo)
     _git_config([*scope, f"merge.{DRIVER_NAME}.driver", driver_command()], repo)

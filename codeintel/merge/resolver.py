@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .conflicts import MergePlan, _context_lines
+from .conflicts import MergePlan, context_lines_of
 from .learn import Case, decide, whole_hunk_instance
 
 BATCH = 16          # conflicts per model call: time and memory are checked between calls
@@ -57,8 +57,8 @@ class Resolver:
             if hp.instances:
                 cases.append(Case(None, hp, [plan.instances[k] for k in hp.instances], []))
             else:
-                before = "".join(_context_lines(plan.hunks, i, -1, 10))
-                after = "".join(_context_lines(plan.hunks, i, +1, 10))
+                before = "".join(context_lines_of(plan.hunks, i, -1, 10))
+                after = "".join(context_lines_of(plan.hunks, i, +1, 10))
                 cases.append(Case(None, hp, [whole_hunk_instance(hp, before, after, plan.path)], [],
                                   whole_hunk=True))
         flat = [inst for c in cases for inst in c.instances]

@@ -9,25 +9,21 @@ from typing import Optional
 
 import click
 
+from codeintel import cli_support as support
+
 from ..models.extras import needs_torch
 
-
-def _cli():
-    from .. import cli
-
-    return cli
 
 
 def _root_with_index(repo: Optional[str], start: Path) -> Path:
     from ..store import find_store
 
-    cli = _cli()
     if repo and not Path(repo).is_dir():
-        raise cli.Failure(f"{repo}: no such directory", cli.EXIT_USAGE)
+        raise support.Failure(f"{repo}: no such directory", support.EXIT_USAGE)
     db = find_store(Path(repo) if repo else start)
     if db is None:
-        raise cli.Failure(f"no index in {repo or start} or any parent folder; run `codeintel index` first",
-                          cli.EXIT_STORE)
+        raise support.Failure(f"no index in {repo or start} or any parent folder; run `codeintel index` first",
+                          support.EXIT_STORE)
     return db.parent.parent
 
 
@@ -71,47 +67,46 @@ def generate_cmd(requirement, file_, line, signature, beams, explain, repo, as_j
     from . import api
     from .stubs import request_at
 
-    cli = _cli()
     if line is not None and not file_:
-        raise cli.Failure("--line needs --file", cli.EXIT_USAGE)
+        raise support.Failure("--line needs --file", support.EXIT_USAGE)
     rel = None
     start = Path.cwd()
     if file_:
         path = Path(file_)
         if not path.is_file():
-            raise cli.Failure(f"{file_}: no such file", cli.EXIT_USAGE)
+            raise support.Failure(f"{file_}: no such file", support.EXIT_USAGE)
         start = path.resolve().parent
     root = _root_with_index(repo, start)
     if file_:
         try:
             rel = Path(file_).resolve().relative_to(root.resolve()).as_posix()
         except ValueError:
-            raise cli.Failure(f"{file_} is not inside {root}", cli.EXIT_USAGE) from None
+            raise support.Failure(f"{file_} is not inside {root}", support.EXIT_USAGE) from None
         if not requirement:
             if line is None:
-                raise cli.Failure("give a REQUIREMENT, or --file and --line of a stub or comment", cli.EXIT_USAGE)
+                raise support.Failure("give a REQUIREMENT, or --file and --line of a stub or comment", support.EXIT_USAGE)
             try:
                 text = Path(file_).read_bytes().decode("utf-8")
             except UnicodeDecodeError:
-                raise cli.Failure(f"{file_}: not UTF-8 text", cli.EXIT_USAGE) from None
+                raise support.Failure(f"{file_}: not UTF-8 text", support.EXIT_USAGE) from None
             request = request_at(text, line - 1)
             if request is None:
-                raise cli.Failure(f"{file_}:{line}: no function stub (a docstring with only ..., pass or nothing "
-                                  f"after it) or comment there", cli.EXIT_USAGE)
+                raise support.Failure(f"{file_}:{line}: no function stub (a docstring with only ..., pass or nothing "
+                                  f"after it) or comment there", support.EXIT_USAGE)
             requirement, signature = request.requirement, signature or request.signature
     if not requirement or not requirement.strip():
-        raise cli.Failure("the requirement is empty: give REQUIREMENT, or --file and --line", cli.EXIT_USAGE)
+        raise support.Failure("the requirement is empty: give REQUIREMENT, or --file and --line", support.EXIT_USAGE)
     try:
         generation = api.generate(root, requirement, rel_path=rel, line=line, signature=signature, n_beams=beams)
     except api.NothingToGenerate as exc:
         click.echo(f"codeintel: {exc}", err=True)
-        sys.exit(cli.EXIT_NOTHING_FOUND)
+        sys.exit(support.EXIT_NOTHING_FOUND)
     except ValueError as exc:
-        raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
+        raise support.Failure(str(exc), support.EXIT_USAGE) from None
     if as_json:
-        cli._emit_json(generation.to_dict())
+        support.emit_json(generation.to_dict())
         return
-    console = cli._console()
+    console = support.console()
     if explain:
         _explain(generation, console)
     click.echo(generation.code.rstrip("\n"))
@@ -150,13 +145,12 @@ def train_sketch_cmd(repo, output, size, editor_size, vocab_size, holdout, sketc
     from ..models.registry import repo_model_dir
     from .train import TrainSettings, train_sketch
 
-    cli = _cli()
     root = _root_with_index(repo, Path.cwd())
     out_dir = Path(output) if output else repo_model_dir(root, "sketch")
     settings = TrainSettings(size=size, editor_size=editor_size or "", vocab_size=vocab_size, holdout=holdout, sketcher_epochs=sketcher_epochs,
                              editor_epochs=editor_epochs, batch_size=batch_size, lr=lr, max_steps=max_steps,
                              eval_every=eval_every, max_cases=max_cases, threads=threads, seed=seed)
-    with cli._open_store(str(root)) as store:
+    with support.open_store(str(root)) as store:
         corpora = [{"name": corpus_name or str(root.resolve()), "python_files": len(store.indexed_paths("python"))}]
         try:
             summary = train_sketch(store, out_dir, settings, corpora=corpora,
@@ -164,9 +158,9 @@ def train_sketch_cmd(repo, output, size, editor_size, vocab_size, holdout, sketc
                                    progress=not as_json and sys.stderr.isatty(),
                                    log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)))
         except ValueError as exc:
-            raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
+            raise support.Failure(str(exc), support.EXIT_USAGE) from None
     if as_json:
-        cli._emit_json(summary)
+        support.emit_json(summary)
     else:
         click.echo(f"trained {summary['model']} in {summary['seconds']}s ({summary['counts']['train']} training "
                    f"functions; sketcher validation loss {summary['metrics']['sketcher_val_loss']}, editor "
@@ -197,22 +191,21 @@ def eval_sketch_cmd(repo, cases_file, holdout, max_cases, seed, beams, model_dir
     from .evaluate import evaluate_cases, evaluate_repository, leak_note, report_dict
     from .mine import read_cases
 
-    cli = _cli()
     root = Path(repo)
     if not root.is_dir():
-        raise cli.Failure(f"{repo}: no such directory", cli.EXIT_USAGE)
+        raise support.Failure(f"{repo}: no such directory", support.EXIT_USAGE)
     predictor = None
-    info = None if no_model else cli.eval_model("sketch", model_dir, root)
+    info = None if no_model else support.eval_model("sketch", model_dir, root)
     if info is not None:
         from .model import load_predictor
 
         try:
             predictor = load_predictor(info)
         except (ValueError, KeyError, RuntimeError) as exc:
-            raise cli.Failure(f"{info.path}: cannot load the sketch model ({exc})", cli.EXIT_USAGE) from None
+            raise support.Failure(f"{info.path}: cannot load the sketch model ({exc})", support.EXIT_USAGE) from None
     try:
         if cases_file:
-            cases = cli.read_case_file(cases_file, read_cases)
+            cases = support.read_case_file(cases_file, read_cases)
             report = evaluate_cases(cases, root, predictor=predictor, n_beams=beams, keep_predictions=predictions)
             case_paths = {c.path for c in cases}
         else:
@@ -221,10 +214,10 @@ def eval_sketch_cmd(repo, cases_file, holdout, max_cases, seed, beams, model_dir
                                          keep_predictions=predictions)
             case_paths = set(report.held_out_files)
     except ValueError as exc:
-        raise cli.Failure(str(exc), cli.EXIT_USAGE) from None
+        raise support.Failure(str(exc), support.EXIT_USAGE) from None
     if predictor is not None:
         note = leak_note(info.meta, case_paths)
         if note:
             report.notes.append(note)
-    cli._emit_json(report_dict(report, repo=str(root.resolve()), cases_file=cases_file, seed=seed, beams=beams,
+    support.emit_json(report_dict(report, repo=str(root.resolve()), cases_file=cases_file, seed=seed, beams=beams,
                                model=str(info.path) if predictor is not None else "none (baselines only)"))
