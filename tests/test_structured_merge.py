@@ -95,6 +95,8 @@ def test_region_with_context_and_indentation():
      "class M { void f() { int a = 2; int b = 3; } }",
      "class M { void f() { int a = 2; int c = 4; } }", "M.java"),              # adjacent deletions
     ("let x = 1;", "let x = 2;", "let x = 3;", "a.rs"),
+    ("m = P(key, s, D.class);\n", "m = P(key, \"\", s, D.class);\n", "m = P(key, s, reg(D.class));\n",
+     "a.java"),                                                               # arity changed beside a change
 ])
 def test_true_conflicts_give_none(base, ours, theirs, path):
     assert structured_merge(base, ours, theirs, path) is None

@@ -20,6 +20,7 @@ from .conflicts import ConflictInstance, HunkPlan
 from .corpus import MergeExample
 from .features import CLASSES, MERGED, swapped_label
 from .patterns import PATTERNS, UNRESOLVABLE, apply_pattern, squash
+from .structured import structured_merge
 
 
 @dataclass
@@ -117,6 +118,12 @@ def score(cases: Sequence[Case], texts: Sequence[Optional[str]]) -> dict:
             "regions": n, "resolved": len(resolved), "correct": correct}
 
 
+def syntax_merge(ex: MergeExample) -> Optional[str]:
+    """The syntax-aware merge of a region (``structured.structured_merge``), its context helping it parse."""
+    return structured_merge(ex.base, ex.ours, ex.theirs, ex.path, language=ex.language,
+                            context_before=ex.context_before, context_after=ex.context_after)
+
+
 def baselines(cases: Sequence[Case]) -> dict[str, dict]:
     """The named baselines on the same regions."""
     most_frequent = Counter(c.example.label for c in cases if c.example.label).most_common(1)
@@ -130,6 +137,7 @@ def baselines(cases: Sequence[Case]) -> dict[str, dict]:
         # every region is a conflict git's line-level diff3 leaves: it resolves none of them
         "git diff3 alone": score(cases, [None] * len(cases)),
         "token-level diff3 alone": score(cases, [c.plan.candidate for c in cases]),
+        "syntax-aware merge alone": score(cases, [syntax_merge(c.example) for c in cases]),
         "always ours": score(cases, [c.example.ours for c in cases]),
         "always theirs": score(cases, [c.example.theirs for c in cases]),
         f"most frequent pattern ({top})": score(cases, [apply_line(c, top) for c in cases]),

@@ -197,6 +197,17 @@ class _Merger:
                     raise _Conflict("a comment added to what the other side changed")
         do, io = touched(mo, mt, ins_o)
         dt, it = touched(mt, mo, ins_t)
+        if "argument" in parent_type or "parameter" in parent_type:
+            # one side changed the arity of a call or a signature: any other change to it is a guess
+            def arity(matched: dict, ins: list[list[int]], side: list[_Elem]) -> bool:
+                return any(k not in matched and B[k].named for k in range(len(B))) or \
+                    any(side[i].named for run in ins for i in run)
+
+            o_arity, t_arity = arity(mo, ins_o, O), arity(mt, ins_t, T)
+            o_any = o_arity or any(O[mo[k]].text != B[k].text for k in mo)
+            t_any = t_arity or any(T[mt[k]].text != B[k].text for k in mt)
+            if (o_arity and t_any) or (t_arity and o_any):
+                raise _Conflict("arity changed beside another change")
         if not (do & (dt | it) or dt & io):
             return
         # unless all that was deleted or inserted commutes (imports, definitions): then the order is free
@@ -287,15 +298,15 @@ def _split_trailing(run: list[_Elem]) -> tuple[list[_Elem], list[_Elem]]:
 def _spec_for(path: Optional[str], language: Optional[str]):
     from indexer.languages import get_spec, language_for_path
 
-    if language:
+    spec = language_for_path(path) if path else None
+    if spec is None and language:
         name = language.strip().lower()
         name = _LANGUAGE_ALIASES.get(name, name)
-        if name:
-            try:
-                return get_spec(name)
-            except KeyError:
-                pass
-    return language_for_path(path) if path else None
+        try:
+            return get_spec(name) if name else None
+        except KeyError:
+            return None
+    return spec
 
 
 _PARSERS: dict[str, object] = {}
@@ -381,8 +392,8 @@ def structured_merge(base: str, ours: str, theirs: str, path: Optional[str] = No
                      context_after: str = "") -> Optional[str]:
     """The syntax-aware merge of three versions of a region or a whole file, or None.
 
-    ``path`` picks the grammar by extension (``language``, a name such as ``"python"`` or
-    ``"C++"``, overrides it). ``context_before``/``context_after``: the merged text around a region,
+    ``path`` picks the grammar by extension; ``language`` (a name such as ``"python"`` or
+    ``"C++"``) where the extension tells none. ``context_before``/``context_after``: the merged text around a region,
     used only to help it parse; the result is the region's merge without them. None: a conflict,
     an unknown language, a side that does not parse, a result that does not parse, or input over the
     bounds (``MAX_BYTES`` per side, ``MAX_NODES``, ``TIME_BUDGET_S``). Never raises.
