@@ -23,6 +23,7 @@ from typing import Iterable, Iterator, Optional
 
 from .schema import MERGE_DECISION_COLUMNS, MIGRATIONS, SCHEMA_VERSION
 from .clones import CloneQueries
+from .database import database
 from .errors import StoreError  # noqa: F401 - re-exported: codeintel.store.StoreError
 from .files import (DB_NAME, STORE_DIR, UnsafeStore, check_db_path, check_store_dir,  # noqa: F401 - re-exported
                     write_text_atomic)
@@ -251,8 +252,14 @@ class Store(SummaryQueries, CloneQueries, EmbeddingQueries, FunctionQueries):
         with self.transaction():
             have = self._version()  # another process may have migrated meanwhile
             for version in range(have + 1, SCHEMA_VERSION + 1):
-                for statement in _split_sql(MIGRATIONS[version]):
-                    self.conn.execute(statement)
+                step = MIGRATIONS[version]
+                if callable(step):
+                    step(database(self.conn))
+                    if not self.conn.in_transaction:   # the version must be recorded with the change
+                        raise StoreError(f"migration to schema {version} ended its transaction")
+                else:
+                    for statement in _split_sql(step):
+                        self.conn.execute(statement)
                 self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                                   (str(version),))
 

@@ -1,11 +1,18 @@
 """The store's tables, one schema version number, and the migrations between versions.
 
+A migration is either an SQL script or a function that takes a ``sqlite_utils.Database`` on the
+store's connection (sqlite-utils' ``create_view``, ``create_index``, and ``table.transform()``
+for a migration that changes a table: sqlite-utils 4 works inside the open transaction, through
+a savepoint). Every migration runs inside the one transaction that also records the new version.
+The full-text index stays hand-written: sqlite-utils' ``enable_fts`` indexes a table's own columns,
+while ours reads the computed text of the ``chunk_terms`` view (external content, schema 6).
+
 Positions: lines are 1-based, columns 0-based UTF-8 byte offsets within the line, byte spans
 are offsets into the file's bytes (files.content). Only this package names tables.
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # the columns of merge_decisions that the merge driver writes and the report reads, in order
 MERGE_DECISION_COLUMNS = ("at", "path", "hunk", "resolved", "patterns", "confidence", "reason", "model", "threshold",
                           "via", "region", "base_blob", "ours_blob", "theirs_blob", "resolution")
@@ -223,5 +230,70 @@ CREATE VIRTUAL TABLE chunks_fts USING fts5(name, body, content='chunk_terms', co
 INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
 """
 
-# version -> SQL that brings a store from version-1 to version
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6}
+# readable views, for browsing the store with `sqlite-utils` or Datasette (README, "Looking into the
+# index"); nothing in codeintel reads them. Positions as in the tables: lines 1-based, columns
+# 0-based UTF-8 byte offsets within the line.
+VIEWS = {
+    # every definition with its file's path, and the qualified name of the definition it is in
+    "symbols_view": """
+        SELECT s.id, f.path, s.name, s.qualname, s.kind, s.name_line AS line, s.name_col AS col,
+               s.start_line, s.end_line, s.signature, s.doc, p.qualname AS parent, f.language
+        FROM symbols s JOIN files f ON f.id = s.file_id LEFT JOIN symbols p ON p.id = s.parent_id""",
+    # one row per occurrence of an identifier, with the text of its line: refs keeps each
+    # (file, identifier) once with its byte offsets packed as little-endian uint32, unpacked here
+    # (json_each over a list of `count` zeros numbers them; line_text: up to 1,000 bytes of the
+    # line either side of the occurrence). Plain nested selects, so that a filter on name or path
+    # reaches the tables' indexes and the first rows come without unpacking the rest.
+    "references_view": """
+        SELECT path, name,
+               1 + length(before) - length(replace(before, char(10), '')) AS line,
+               length(CAST(head AS BLOB)) AS col,
+               rtrim(head || CASE instr(after, char(10)) WHEN 0 THEN after
+                                  ELSE substr(after, 1, instr(after, char(10)) - 1) END, char(13)) AS line_text,
+               offset AS byte
+        FROM (
+            SELECT path, name, offset, before, after,
+                   substr(near, length(rtrim(near, replace(near, char(10), ''))) + 1) AS head
+            FROM (
+                SELECT f.path, l.name, l.offset,
+                       CAST(substr(f.content, 1, l.offset) AS TEXT) AS before,
+                       CAST(substr(f.content, max(l.offset - 1000, 0) + 1, l.offset - max(l.offset - 1000, 0)) AS TEXT) AS near,
+                       CAST(substr(f.content, l.offset + 1, 1000) AS TEXT) AS after
+                FROM (
+                    SELECT file_id, name,
+                           (instr('0123456789ABCDEF', substr(h, 1, 1)) - 1) * 16 + instr('0123456789ABCDEF', substr(h, 2, 1)) - 1
+                           + ((instr('0123456789ABCDEF', substr(h, 3, 1)) - 1) * 16
+                              + instr('0123456789ABCDEF', substr(h, 4, 1)) - 1) * 256
+                           + ((instr('0123456789ABCDEF', substr(h, 5, 1)) - 1) * 16
+                              + instr('0123456789ABCDEF', substr(h, 6, 1)) - 1) * 65536
+                           + ((instr('0123456789ABCDEF', substr(h, 7, 1)) - 1) * 16
+                              + instr('0123456789ABCDEF', substr(h, 8, 1)) - 1) * 16777216 AS offset
+                    FROM (
+                        SELECT r.file_id, r.name, hex(substr(r.positions, 4 * j.key + 1, 4)) AS h
+                        FROM refs r, json_each('[' || rtrim(replace(hex(zeroblob(r.count)), '00', '0,'), ',') || ']') j)
+                ) l JOIN files f ON f.id = l.file_id))""",
+    # every decision of the merge driver or `codeintel resolve`, oldest first, each with the
+    # merge of a file it belongs to (one run records all of a file's hunks at once: the same path,
+    # via and time; merge = the id of its first decision) and how that merge went overall
+    "merge_decisions_view": """
+        SELECT min(id) OVER merge AS merge, id, datetime(at, 'unixepoch') AS at_utc, via, path, hunk, region,
+               CASE WHEN resolved THEN 'resolved' ELSE 'left' END AS decision,
+               confidence, threshold, patterns, reason, model, resolution,
+               count(*) OVER merge AS hunks_in_merge,
+               sum(resolved) OVER merge AS resolved_in_merge,
+               base_blob, ours_blob, theirs_blob
+        FROM merge_decisions
+        WINDOW merge AS (PARTITION BY path, via, at)
+        ORDER BY at, id""",
+}
+
+
+def _v7(db) -> None:
+    """Readable views (VIEWS)."""
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql.strip(), replace=True)
+
+
+# version -> what brings a store from version-1 to version: an SQL script, or a function of a
+# sqlite_utils.Database (see the module's docstring)
+MIGRATIONS: dict[int, object] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6, 7: _v7}
