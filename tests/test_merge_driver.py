@@ -95,7 +95,7 @@ def test_install_writes_config_and_attributes_once(merge_repo):
     driver = git(repo, "config", "merge.codeintel.driver").strip()
     assert driver.endswith("-m codeintel merge-driver %O %A %B %L %P")
     cli("install-merge-driver", "--repo", repo, env=env, check=0)
-    assert (repo / ".gitattributes").read_text().splitlines().count("* merge=codeintel") == 1
+    assert (repo / ".gitattributes").read_text().splitlines().count("*.py merge=codeintel") == 1
 
 
 def test_clean_merge_through_the_driver(merge_repo):

@@ -165,13 +165,16 @@ def merge_driver(base, ours, theirs, marker_size, path):
 
 @click.command("install-merge-driver")
 @click.option("--global", "global_", is_flag=True, help="For every repository of this user (~/.gitconfig).")
+@click.option("--also", multiple=True, metavar="PATTERN",
+              help="Route these files to the driver too (a gitattributes pattern such as '*.yaml'; repeatable).")
 @repo_option
-def install_merge_driver(global_, repo):
-    """Register the merge driver with git and route files to it through .gitattributes."""
+def install_merge_driver(global_, also, repo):
+    """Register the merge driver with git and route the file types it can judge (the indexer's
+    languages) to it through .gitattributes; other files keep git's own merge."""
     from codeintel.merge.install import InstallError, install
 
     try:
-        lines = install(Path(repo) if repo else Path.cwd(), global_)
+        lines = install(Path(repo) if repo else Path.cwd(), global_, also)
     except InstallError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
     for line in lines:
