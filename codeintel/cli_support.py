@@ -12,38 +12,36 @@ import click
 
 from codeintel.display import json_safe
 from codeintel.store import Store, find_store, store_path
+from codeintel.store.files import write_bytes_atomic
 
-EXIT_NOTHING_FOUND = 1
-
-
-EXIT_USAGE = 2
-
-
-EXIT_STORE = 3
-
-
-EXIT_INTERNAL = 70
-
-
-EXIT_INTERRUPTED = 130
+EXIT_NOTHING_FOUND = 1     # the command found nothing, like grep
+EXIT_USAGE = 2             # usage error or bad input
+EXIT_STORE = 3             # the index cannot be used
+EXIT_INTERNAL = 70         # a bug (CODEINTEL_DEBUG=1 shows the traceback)
+EXIT_INTERRUPTED = 130     # Ctrl-C
 
 
 class Failure(Exception):
+    """A command's one-line error; ``codeintel.cli.run`` prints it and exits with ``code``."""
+
     def __init__(self, message: str, code: int):
         super().__init__(message)
         self.code = code
 
 
 def console(stderr: bool = False):
+    """A rich console for a command's terminal output (no highlighting, long lines kept whole)."""
     from rich.console import Console
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def emit_json(data) -> None:
+    """Print ``data`` as indented JSON for scripts, C1 and bidi characters escaped (``json_safe``)."""
     click.echo(json_safe(json.dumps(data, indent=2, ensure_ascii=False, default=str)))
 
 
 def open_store(repo: Optional[str]) -> Store:
+    """The index of ``--repo``, else the nearest one above the current folder; none is exit 3."""
     if repo:
         path = store_path(repo)
         if not path.is_file():
@@ -132,9 +130,7 @@ def write_output(target: str, text: str) -> None:
         raise Failure(f"{target}: is a directory", EXIT_USAGE)
     if not path.parent.is_dir():
         raise Failure(f"{target}: no such directory {path.parent}", EXIT_USAGE)
-    from codeintel.merge.driver import write_atomically
-
     try:
-        write_atomically(str(path), text.encode("utf-8"))
+        write_bytes_atomic(path, text.encode("utf-8"), keep_mode=True)
     except OSError as exc:
         raise Failure(f"{target}: cannot write ({exc.strerror or exc})", EXIT_USAGE) from None
