@@ -387,9 +387,13 @@ def eval_clones(labelled, split, limit, language, pairs, root, model_dir, no_mod
     retrieval_extra, pairs_extra = model_scorers(info.path) if info is not None else ({}, {})
     out = {"model": None if info is None else {"path": str(info.path), "source": info.source,
                                                "corpora": info.meta.get("corpora"), "split": info.meta.get("split")}}
+    skipped: list[str] = []      # lines of --labelled that are not usable programs: counted, not fatal
     try:
         if labelled:
-            records = read_labelled(labelled, split, limit)
+            records = read_labelled(labelled, split, limit, skipped)
+            if not records and skipped:
+                raise Failure(f"{labelled}: no usable programs" + (f" ({len(skipped)} skipped; {skipped[0]})"
+                                                                   if skipped else ""), EXIT_USAGE)
             out["retrieval"] = {"data": labelled, "split": split,
                                 **evaluate_retrieval(records, language, extra=retrieval_extra)}
         if pairs:
@@ -397,4 +401,5 @@ def eval_clones(labelled, split, limit, language, pairs, root, model_dir, no_mod
                                  **evaluate_pairs(read_pairs(pairs, root), root, extra=pairs_extra)}
     except EvalInputError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
+    out["skipped"] = {"programs": len(skipped), "why": skipped[:20]}
     support.emit_json(out)

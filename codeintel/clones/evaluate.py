@@ -35,7 +35,10 @@ class EvalInputError(ValueError):
     """A labelled or pairs file that cannot be used (one line saying why)."""
 
 
-def read_labelled(path: str, split: Optional[str] = None, limit: Optional[int] = None) -> list[dict]:
+def read_labelled(path: str, split: Optional[str] = None, limit: Optional[int] = None,
+                  skipped: Optional[list[str]] = None) -> list[dict]:
+    """The labelled programs of a JSONL(.gz) file; EvalInputError naming a bad line, or, given a
+    ``skipped`` list, why that line cannot be used appended to it and the line skipped."""
     opener = gzip.open if str(path).endswith(".gz") else open
     out = []
     try:
@@ -45,10 +48,15 @@ def read_labelled(path: str, split: Optional[str] = None, limit: Optional[int] =
                     continue
                 try:
                     rec = json.loads(line)
+                    problem = None if isinstance(rec, dict) and {"id", "label", "code"} <= rec.keys() \
+                        else "each line needs id, label and code"
                 except json.JSONDecodeError as exc:
-                    raise EvalInputError(f"{path}:{n}: not JSON ({exc.msg})") from None
-                if not isinstance(rec, dict) or not {"id", "label", "code"} <= rec.keys():
-                    raise EvalInputError(f"{path}:{n}: each line needs id, label and code")
+                    problem = f"not JSON ({exc.msg})"
+                if problem and skipped is not None:
+                    skipped.append(f"{Path(path).name}:{n}: {problem}")
+                    continue
+                if problem:
+                    raise EvalInputError(f"{path}:{n}: {problem}")
                 if split and rec.get("split") != split:
                     continue
                 out.append(rec)

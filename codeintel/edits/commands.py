@@ -202,14 +202,15 @@ def propagate_cmd(against, branch, apply, min_confidence, repo, as_json):
     _show_or_apply(suggestions, apply, as_json, root)
 
 
-def _pairs(data, repo):
-    """(pairs, description of the data) from --data files or a repository's store."""
+def _pairs(data, repo, skipped: Optional[list[str]] = None):
+    """(pairs, description of the data) from --data files or a repository's store (``skipped``:
+    where the lines of --data that are not JSON are noted instead of stopping the run)."""
     from ..store import Store, find_store
     from .data import DataError, read_corpus, store_pairs
 
     if data:
         try:
-            return read_corpus(list(data)), [str(d) for d in data]
+            return read_corpus(list(data), skipped), [str(d) for d in data]
         except DataError as exc:
             raise support.Failure(str(exc), support.EXIT_USAGE) from None
     root = _root(repo)
@@ -264,7 +265,8 @@ def eval_edits(data, repo, cut, holdout_repos, model_dir, no_model, max_cases):
     from .evaluate import evaluate
     from .model import predictor_for
 
-    pairs, sources = _pairs(data, repo)
+    skipped: list[str] = []
+    pairs, sources = _pairs(data, repo, skipped)
     cut, repos, train, test = _split(pairs, cut, holdout_repos)
     predictor = None
     if not no_model:
@@ -273,7 +275,8 @@ def eval_edits(data, repo, cut, holdout_repos, model_dir, no_model, max_cases):
                       idioms=predictor.idioms if predictor else None, max_cases=max_cases)
     support.emit_json({"data": sources, "cut": cut, "holdout_repos": sorted(repos) if repos else None,
                     "train_pairs": len(train), "test_pairs": len(test),
-                    "model": str(predictor.path) if predictor else None, **result})
+                    "model": str(predictor.path) if predictor else None, **result,
+                    "skipped": {"lines": len(skipped), "why": skipped[:20]}})
 
 
 @click.command("edits")

@@ -30,8 +30,9 @@ def _date(seconds: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(int(seconds)))
 
 
-def read_corpus(paths: Iterable[str | Path]) -> list[dict]:
-    """The modified-function pairs of the corpus files (added/deleted functions skipped)."""
+def read_corpus(paths: Iterable[str | Path], skipped: Optional[list[str]] = None) -> list[dict]:
+    """The modified-function pairs of the corpus files (added/deleted functions skipped); a line
+    that is not JSON is a DataError, or, given a ``skipped`` list, noted there and skipped."""
     out = []
     for path in map(Path, paths):
         if not path.is_file():
@@ -44,7 +45,10 @@ def read_corpus(paths: Iterable[str | Path]) -> list[dict]:
                     try:
                         row = json.loads(line)
                     except json.JSONDecodeError:
-                        raise DataError(f"{path}:{n}: not a JSON object") from None
+                        if skipped is None:
+                            raise DataError(f"{path}:{n}: not a JSON object") from None
+                        skipped.append(f"{path.name}:{n}: not JSON")
+                        continue
                     if not isinstance(row, dict) or not row.get("before") or not row.get("after"):
                         continue
                     when = int(row.get("commit_time") or 0)

@@ -203,9 +203,10 @@ def eval_sketch_cmd(repo, cases_file, holdout, max_cases, seed, beams, model_dir
             predictor = load_predictor(info)
         except (ValueError, KeyError, RuntimeError) as exc:
             raise support.Failure(f"{info.path}: cannot load the sketch model ({exc})", support.EXIT_USAGE) from None
+    skipped: list[str] = []      # lines of --cases that are not usable cases: counted, not fatal
     try:
         if cases_file:
-            cases = support.read_case_file(cases_file, read_cases)
+            cases = support.read_case_file(cases_file, lambda path: read_cases(path, skipped), skipped)
             report = evaluate_cases(cases, root, predictor=predictor, n_beams=beams, keep_predictions=predictions)
             case_paths = {c.path for c in cases}
         else:
@@ -219,5 +220,6 @@ def eval_sketch_cmd(repo, cases_file, holdout, max_cases, seed, beams, model_dir
         note = leak_note(info.meta, case_paths)
         if note:
             report.notes.append(note)
-    support.emit_json(report_dict(report, repo=str(root.resolve()), cases_file=cases_file, seed=seed, beams=beams,
-                               model=str(info.path) if predictor is not None else "none (baselines only)"))
+    support.emit_json({**report_dict(report, repo=str(root.resolve()), cases_file=cases_file, seed=seed, beams=beams,
+                                     model=str(info.path) if predictor is not None else "none (baselines only)"),
+                       "skipped": {"cases": len(skipped), "why": skipped[:20]}})

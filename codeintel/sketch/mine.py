@@ -116,21 +116,26 @@ def _case(path: str, content: bytes, start: int, end: int, signature: str, line:
     return Case(path, parts.doc, signature, prefix, text, id=f"{path}:{line}")
 
 
-def read_cases(path: Path) -> list[Case]:
-    """Cases from a JSONL file; ValueError naming the bad line."""
+def read_cases(path: Path, skipped: Optional[list[str]] = None) -> list[Case]:
+    """Cases from a JSONL file; ValueError naming the bad line, or, given a ``skipped`` list,
+    why that line cannot be used appended to it and the line skipped."""
     from codeintel.retrieval.context import read_jsonl
 
     cases = []
-    for number, data in read_jsonl(path):
+    for number, data in read_jsonl(path, skipped):
         try:
             case = Case(str(data["path"]), str(data["requirement"]), str(data.get("signature") or ""),
                         str(data.get("prefix") or ""), str(data["target"]),
                         id=str(data.get("id") or f"{path.name}:{number}"))
+            problem = None if case.parts() is not None else "the target is not a Python function"
         except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"{path}:{number}: not a sketch case ({type(exc).__name__}: {exc}); each line "
-                             f"needs path, requirement, signature, prefix and target") from None
-        if case.parts() is None:
-            raise ValueError(f"{path}:{number}: the target is not a Python function")
+            problem = (f"not a sketch case ({type(exc).__name__}: {exc}); each line needs path, requirement, "
+                       f"signature, prefix and target")
+        if problem and skipped is not None:
+            skipped.append(f"{path.name}:{number}: {problem}")
+            continue
+        if problem:
+            raise ValueError(f"{path}:{number}: {problem}")
         cases.append(case)
     return cases
 
