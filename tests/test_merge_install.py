@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import sys
 
 from conftest import ROOT, cli, commit_all, git, init_repo
 
@@ -89,3 +90,20 @@ def test_a_pattern_git_would_misread_is_refused_in_one_line(tmp_path):
         proc = cli("install-merge-driver", "--repo", repo, "--also", bad, check=2)
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert not (repo / ".gitattributes").exists()
+
+
+def test_a_clean_file_through_the_installed_command_skips_the_cli(tmp_path):
+    """git runs the driver once per file both sides changed: the command install writes
+    (`python -m codeintel merge-driver %O %A %B %L %P`) merges a clean file without importing
+    the CLI, click or numpy, and the result is git's own."""
+    (tmp_path / "O").write_bytes(b"a\nb\nc\nd\ne\n")
+    (tmp_path / "A").write_bytes(b"A\nb\nc\nd\ne\n")
+    (tmp_path / "B").write_bytes(b"a\nb\nc\nd\nE\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "codeintel", "merge-driver", "O", "A", "B", "7",
+                           "f.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert (tmp_path / "A").read_bytes() == b"A\nb\nc\nd\nE\n"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "codeintel.merge.driver" in imported
+    assert not imported & {"codeintel.cli", "click", "numpy", "torch"}
