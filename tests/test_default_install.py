@@ -60,16 +60,17 @@ def _write_sides(folder: Path) -> None:
 
 
 def test_the_driver_says_why_when_the_model_cannot_run(tmp_path):
-    """The state of a default install before tokenizers was a dependency: the model's import fails."""
+    """A default install missing a package the merge model needs (safetensors, which loads the
+    chooser's weights): the model's import fails."""
     _write_sides(tmp_path)
-    script = ("import sys; sys.modules['tokenizers'] = None\n"
+    script = ("import sys; sys.modules['safetensors'] = None\n"
               "from codeintel.cli import run; sys.exit(run(['merge-driver', 'o', 'a', 'b', '7', 'p.py']))")
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert "merge model could not run" in lines[0] and "tokenizers" in lines[0] and "p.py" in lines[0]
+    assert "merge model could not run" in lines[0] and "safetensors" in lines[0] and "p.py" in lines[0]
     assert "<<<<<<<" in (tmp_path / "a").read_text()      # git's markers, nothing lost
 
 
@@ -104,8 +105,11 @@ def test_every_builtin_model_runs_on_the_plain_install(plain_venv, tmp_path):
         probe = _run(python, "-c", f"import {heavy}", cwd=tmp_path)
         assert probe.returncode != 0 and "ModuleNotFoundError" in probe.stderr, f"{heavy} is installed"
     builtin = ROOT / "codeintel" / "models" / "builtin"
-    assert sorted(p.name for p in builtin.iterdir() if p.is_dir()) == ["clones", "completion-ranker", "merge"], \
+    assert sorted(p.name for p in builtin.iterdir() if p.is_dir()) == ["clones", "completion-ranker", "merge",
+                                                                     "merge-transformer"], \
         "a new built-in model: add its inference to this test"
+    # merge-transformer is the MergeBERT classifier `codeintel eval merge` compares the chooser with
+    # (numpy inference: tests/test_merge_driver.py); the driver's model is the chooser in merge/
 
     repo = init_repo(tmp_path / "repo")
     git(repo, "config", "merge.conflictStyle", "diff3")   # what `codeintel resolve` needs: the base
@@ -141,7 +145,10 @@ def test_every_builtin_model_runs_on_the_plain_install(plain_venv, tmp_path):
         "SELECT path, model, confidence FROM merge_decisions").fetchall()
     assert rows and rows[0][0] == "conflict.py" and rows[0][1] and rows[0][2] > 0, rows
     # ... and `codeintel resolve` says what the model decided
-    shutil.copy(tmp_path / "a", repo / "conflict.py")
+    _write_sides(tmp_path)            # the driver may have resolved it: git's own markers this time
+    marked = subprocess.run(["git", "merge-file", "-p", "--diff3", "a", "o", "b"], cwd=tmp_path,
+                            capture_output=True, text=True)
+    (repo / "conflict.py").write_text(marked.stdout)
     explained = _run(*codeintel, "resolve", "conflict.py", "--dry-run", "--explain", "--threshold", "0", cwd=repo)
     assert explained.returncode == 0, explained.stderr
     assert "conflict 1: resolved" in explained.stdout and "confidence" in explained.stdout, explained.stdout

@@ -41,7 +41,7 @@ def model_dir(tmp_path_factory):
         for i in range(120):
             fh.write(json.dumps(_scenario(i)) + "\n")
     out = folder / "model"
-    proc = cli("train", "merge", "--corpus", corpus, "--size", "tiny", "--epochs", "12", "--max-len", "48",
+    proc = cli("train", "merge", "--model", "transformer", "--corpus", corpus, "--size", "tiny", "--epochs", "12", "--max-len", "48",
                "--vocab-size", "400", "--batch-size", "16", "--test-repos", "example/r0", "--threshold", "0.5",
                "--output", out, "--json", timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -62,7 +62,7 @@ def test_training_keeps_ours_and_theirs_apart_unless_asked_to_mirror(tmp_path):
     counts = {}
     for flag in ("--no-mirror", "--mirror"):
         out = tmp_path / flag.strip("-")
-        proc = cli("train", "merge", "--corpus", corpus, "--size", "tiny", "--epochs", "1", "--max-len", "32",
+        proc = cli("train", "merge", "--model", "transformer", "--corpus", corpus, "--size", "tiny", "--epochs", "1", "--max-len", "32",
                    "--vocab-size", "300", "--batch-size", "8", "--output", out, flag, "--json", timeout=300)
         assert proc.returncode == 0, proc.stderr
         meta = json.loads((out / "meta.json").read_text())

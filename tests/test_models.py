@@ -501,7 +501,7 @@ def test_fast_encoder_matches_transformers_roberta():
     assert torch.allclose(want[mask.bool()], got[mask.bool()], atol=1e-5)
 
 
-@pytest.mark.parametrize("command", [["train", "merge"], ["train", "completion"], ["train", "completion-ranker"],
+@pytest.mark.parametrize("command", [["train", "merge", "--model", "transformer"], ["train", "completion"], ["train", "completion-ranker"],
                                      ["train", "sketch"], ["train", "edits"], ["train", "clones"]])
 def test_train_commands_without_torch_fail_in_one_line_and_keep_their_help(command, tmp_path):
     """Without the ml extra every train command says what to install (exit 2); --help still works."""

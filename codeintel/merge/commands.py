@@ -12,7 +12,6 @@ import click
 from codeintel import cli_support as support
 from codeintel.cli_support import (EXIT_USAGE, Failure, json_option, repo_option)
 from codeintel.display import printable
-from codeintel.models.extras import needs_torch
 
 
 def register(main, train, eval_) -> None:
@@ -32,10 +31,14 @@ def _merge_settings_from(size, epochs, max_len, vocab_size, batch_size, threshol
                               eval_every=eval_every, patience=patience, mirror=mirror)
 
 
-def _corpus_card(paths) -> list[dict]:
+def _corpus_card(paths, digest: bool = False) -> list[dict]:
+    import hashlib
+
     from codeintel.merge.corpus import corpus_files
 
-    return [{"file": f.name, "bytes": f.stat().st_size} for f in corpus_files(paths)]
+    return [{"file": f.name, "bytes": f.stat().st_size,
+             **({"sha256": hashlib.sha256(f.read_bytes()).hexdigest()} if digest else {})}
+            for f in corpus_files(paths)]
 
 
 @click.command("merge")
@@ -52,7 +55,9 @@ def _corpus_card(paths) -> list[dict]:
 @click.option("--max-len", default=96, show_default=True, type=click.IntRange(16, 512), help="Tokens per view.")
 @click.option("--vocab-size", default=8000, show_default=True, type=click.IntRange(300, 100000))
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 4096))
-@click.option("--threshold", default=0.9, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--threshold", default=None, type=click.FloatRange(0, 1),
+              help="Default: the chooser's is set on the validation repositories for 90% precision; the "
+                   "transformer's is 0.9.")
 @click.option("--seed", default=13, show_default=True)
 @click.option("--max-train", default=0, type=click.IntRange(0), help="Cap on training instances (0 = all).")
 @click.option("--eval-every", default=0, type=click.IntRange(0), help="Validate every N steps (0 = each epoch).")
@@ -61,17 +66,87 @@ def _corpus_card(paths) -> list[dict]:
 @click.option("--mirror/--no-mirror", default=False, show_default=True,
               help="Also train on every conflict with ours and theirs exchanged (teaches the model that the "
                    "sides are symmetric, which they are not: git's ours is the branch merged into).")
+@click.option("--model", "kind", default="chooser", show_default=True, type=click.Choice(["chooser", "transformer"]),
+              help="chooser: gradient-boosted trees that pick among candidate resolutions (the built-in kind); "
+                   "transformer: the MergeBERT classifier (needs torch).")
+@click.option("--cache", type=click.Path(file_okay=False), default=None,
+              help="chooser: keep the candidate features of each corpus file here (recomputed when either changes).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="chooser: processes computing candidate features.")
 @json_option
-@needs_torch
 def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_len, vocab_size, batch_size,
-                threshold, seed, max_train, eval_every, patience, mirror, as_json):
-    """Train the merge-conflict classifier (MergeBERT) and save it in the model registry."""
+                threshold, seed, max_train, eval_every, patience, mirror, kind, cache, workers, as_json):
+    """Train the merge model (the candidate chooser, or the MergeBERT classifier) and save it in the model registry."""
+    from codeintel.models.registry import find_repo_root
+
+    root = Path(repo) if repo else (find_repo_root(Path.cwd()) or Path.cwd())
+    tests = [r for r in test_repos.split(",") if r]
+    vals = [r for r in val_repos.split(",") if r]
+    if kind == "chooser":
+        _train_chooser(corpus, root, output, tests, vals, threshold, seed, cache, workers, as_json)
+        return
+    _needs("torch", "training needs torch")
+    _train_transformer(corpus, root, output, tests, vals, size, epochs, max_len, vocab_size, batch_size,
+                       0.9 if threshold is None else threshold, seed, max_train, eval_every, patience, mirror,
+                       as_json)
+
+
+def _needs(module: str, what: str) -> None:
+    import importlib.util
+
+    from codeintel.models.extras import MissingExtra
+
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtra(f"{what}: python3 -m pip install -e '.[ml]' (using the trained models does not)")
+
+
+def _train_chooser(corpus, root, output, tests, vals, threshold, seed, cache, workers, as_json):
+    from codeintel.merge.chooser_training import (ChooserSettings, split_tables, table_of_examples,
+                                                  table_of_files, train_chooser)
+    from codeintel.merge.corpus import scenarios_from_store
+    from codeintel.models.registry import repo_model_dir
+
+    _needs("sklearn", "training needs scikit-learn")
+    if corpus:
+        table = table_of_files(list(corpus), Path(cache) if cache else None, workers)
+        sources = {"corpora": _corpus_card(list(corpus), digest=True)}
+    else:
+        with support.open_store(str(root)) as store:
+            table = table_of_examples(list(scenarios_from_store(store)))
+        sources = {"corpora": [{"repository history": str(root)}]}
+    if not table.n_regions:
+        raise Failure("no merge conflicts with a known resolution to learn from"
+                      + ("" if corpus else " in this repository's history; pass --corpus FILE"), EXIT_USAGE)
+    train, val, test = split_tables(table, tests, vals)
+    if not train.n_regions or not val.n_regions:
+        raise Failure(f"too few regions to train on ({table.n_regions})", EXIT_USAGE)
+    out_dir = Path(output) if output else repo_model_dir(root, "merge")
+    repos = sorted(set(table.repos))
+    meta = {**sources, "model": "gradient-boosted trees choosing among candidate resolutions (numpy inference)",
+            "command": " ".join(["codeintel", *sys.argv[1:]]), "packages": support.package_versions(),
+            "split": {"by": "repository", "test_repos": tests, "val_repos": vals or ["1 in 5 training regions"],
+                      "train_repos": [r for r in repos if r not in tests and r not in vals]},
+            "target": "the candidate equals the developer's resolution ignoring whitespace",
+            "threshold_rule": "lowest score with precision >= 0.90 on the validation regions"}
+    summary = train_chooser(train, val, test, out_dir, ChooserSettings(seed=seed), meta, threshold)
+    if as_json:
+        support.emit_json(summary)
+        return
+    click.echo(f"trained {out_dir} in {summary['seconds']}s; threshold {summary['threshold']}")
+    for name in ("val", "test"):
+        m = summary.get(name)
+        if m:
+            click.echo(f"{name} repositories: accuracy {m['accuracy']}, precision {m['precision']}, coverage "
+                       f"{m['coverage']}; every region resolved: accuracy {m['threshold_0']['accuracy']}")
+
+
+def _train_transformer(corpus, root, output, tests, vals, size, epochs, max_len, vocab_size, batch_size,
+                       threshold, seed, max_train, eval_every, patience, mirror, as_json):
     from codeintel.merge.corpus import read_corpus, scenarios_from_store
     from codeintel.merge.learn import evaluate, make_cases, split_by_repo
     from codeintel.merge.training import train_model
-    from codeintel.models.registry import find_repo_root, record_metrics, repo_model_dir
+    from codeintel.models.registry import record_metrics, repo_model_dir
 
-    root = Path(repo) if repo else (find_repo_root(Path.cwd()) or Path.cwd())
     if corpus:
         examples = list(read_corpus(list(corpus)))
         sources = {"corpora": _corpus_card(list(corpus))}
@@ -83,8 +158,6 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
     if not cases:
         raise Failure("no merge conflicts with a known resolution to learn from"
                       + ("" if corpus else " in this repository's history; pass --corpus FILE"), EXIT_USAGE)
-    tests = [r for r in test_repos.split(",") if r]
-    vals = [r for r in val_repos.split(",") if r]
     train_cases, val_cases, test_cases = split_by_repo(cases, tests, vals)
     if not val_cases:
         val_cases, train_cases = train_cases[::10], [c for i, c in enumerate(train_cases) if i % 10]
@@ -126,25 +199,53 @@ def train_merge(corpus, repo, output, test_repos, val_repos, size, epochs, max_l
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="A model folder (default: the active merge model).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Default: the model's.")
+@click.option("--transformer", "transformer_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A MergeBERT classifier to report as a baseline beside a chooser (default: the built-in one).")
+@click.option("--no-transformer", is_flag=True, help="Leave the MergeBERT baseline out (it is the slow part).")
 @repo_option
-def eval_merge(data, model_dir, threshold, repo):
-    """Accuracy, precision and coverage of the merge model and of the baselines, as JSON."""
+@json_option
+def eval_merge(data, model_dir, threshold, transformer_dir, no_transformer, repo, as_json):
+    """Accuracy, precision and coverage of the merge model and of the baselines, as JSON (per
+    repository and language for the chooser)."""
     from codeintel.merge.corpus import read_corpus
-    from codeintel.merge.learn import evaluate, make_cases
-    from codeintel.merge.training import load_predictor
     from codeintel.models.registry import active_model, read_model_dir
 
     info = read_model_dir(model_dir, "merge", "given") if model_dir else active_model("merge", repo or Path.cwd())
     if info is None or not info.usable:
         raise Failure("no merge model: train one with `codeintel train merge`", EXIT_USAGE)
-    cases = make_cases(read_corpus(list(data)))
-    if not cases:
+    examples = [ex for ex in read_corpus(list(data)) if ex.resolution is not None]
+    if not examples:
         raise Failure("no conflict regions with a resolution in the data", EXIT_USAGE)
     limit = threshold if threshold is not None else float(info.config.get("threshold", 0.9))
-    report = evaluate(cases, load_predictor(info), limit)
+    from codeintel.merge.chooser import ARCHITECTURE
+    if info.config.get("architecture") == ARCHITECTURE:
+        support.emit_json(_eval_chooser(info, examples, limit, transformer_dir, no_transformer, data))
+        return
+    from codeintel.merge.learn import evaluate, make_cases
+    from codeintel.merge.training import load_predictor
+
+    report = evaluate(make_cases(examples), load_predictor(info), limit)
     support.emit_json({"model": str(info.path), "data": [str(d) for d in data], "metrics": report.metrics,
                 "baselines": report.baselines, "confusion_by_true_label": report.confusion,
                 "instance_labels": report.labels, "seconds": round(report.seconds, 1)})
+
+
+def _eval_chooser(info, examples, limit, transformer_dir, no_transformer, data) -> dict:
+    from codeintel.merge.chooser import Chooser
+    from codeintel.merge.chooser_eval import evaluate_chooser
+    from codeintel.models.registry import builtin_dir, read_model_dir
+
+    transformer, t_limit, t_path = None, 0.9, None
+    if not no_transformer:
+        t_info = read_model_dir(transformer_dir or builtin_dir("merge-transformer"), "merge", "given")
+        if t_info.usable:
+            from codeintel.merge.training import load_predictor
+            transformer, t_limit, t_path = load_predictor(t_info), float(t_info.config.get("threshold", 0.9)), t_info.path
+        elif transformer_dir:
+            raise Failure(f"{transformer_dir}: {t_info.problem}", EXIT_USAGE)
+    result = evaluate_chooser(examples, Chooser.load(info.path, info.config), limit, transformer, t_limit)
+    return {"model": str(info.path), "transformer": str(t_path) if t_path else None,
+            "data": [str(d) for d in data], **result}
 
 
 @click.command("merge-driver")

@@ -1,5 +1,10 @@
-"""Deciding the conflicts of one merge plan with the active merge model: what the driver and
-`codeintel resolve` call. Loads the model (torch) only when a file really conflicts."""
+"""Deciding the conflicts of one merge plan with the active merge model: what the driver,
+`codeintel resolve` and the language server call. Loads the model only when a file really conflicts.
+
+Two kinds of model: the learned chooser (``chooser.py``, ``"architecture": "candidate-chooser"``,
+the built-in default: it scores the candidate resolutions of each conflicting hunk and takes the
+best, or abstains below the threshold) and the MergeBERT classifier (``training.py``: a pattern
+per token conflict). Both run in numpy; callers see the same ``HunkDecision``s."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,15 +47,26 @@ class Resolver:
     def default_threshold(self) -> Optional[float]:
         return self.info.config.get("threshold") if self.info else None
 
+    @property
+    def is_chooser(self) -> bool:
+        from .chooser import ARCHITECTURE
+        return bool(self.info) and self.info.config.get("architecture") == ARCHITECTURE
+
     def predictor(self):
         if self._predictor is None:
-            from .training import load_predictor
-            self._predictor = load_predictor(self.info)
+            if self.is_chooser:
+                from .chooser import Chooser
+                self._predictor = Chooser.load(self.info.path, self.info.config)
+            else:
+                from .training import load_predictor
+                self._predictor = load_predictor(self.info)
         return self._predictor
 
     def decide(self, plan: MergePlan, threshold: float, budget=None) -> list[HunkDecision]:
         """A decision per conflicting hunk of ``plan``; ``budget`` (a ``limits.Budget``) is asked
         before each batch of conflicts goes to the model (it raises ``MergeTooCostly`` to stop)."""
+        if self.is_chooser:
+            return self._choose(plan, threshold, budget)
         cases = []
         for i in plan.conflict_hunks:
             hp = plan.hunk_plans[i]
@@ -83,4 +99,22 @@ class Resolver:
             else:
                 reason = "the token merge is not kept here"
             out.append(HunkDecision(case.plan.hunk, d.text, d.classes, d.confidence, reason))
+        return out
+
+    def _choose(self, plan: MergePlan, threshold: float, budget) -> list[HunkDecision]:
+        from .candidates import region_of_plan
+
+        chooser = self.predictor()
+        out = []
+        for i in plan.conflict_hunks:
+            if budget is not None:
+                budget.check()
+            choice = chooser.choose(region_of_plan(plan, i), threshold)
+            if choice.text is not None:
+                reason = f"confident ({', '.join(choice.generators)})"
+            elif not choice.candidates:
+                reason = "no candidate resolution"
+            else:
+                reason = f"best candidate's score {choice.score:.2f} is below the threshold {threshold:.2f}"
+            out.append(HunkDecision(i, choice.text, choice.generators, choice.score, reason))
         return out
