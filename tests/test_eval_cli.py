@@ -65,3 +65,14 @@ def test_eval_clones_edits_and_sketch_skip_and_count_unusable_lines(tmp_path):
     only_bad.write_text(json.dumps({"path": "x.py"}) + "\n")
     proc = cli("eval", "sketch", "--repo", repo, "--cases", only_bad, "--no-model")
     assert proc.returncode == 2 and "bad.jsonl:1" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_eval_merge_skips_and_counts_unusable_records(tmp_path):
+    """A line of a merge corpus that is not a JSON object was an internal error (exit 70)."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n[1, 2]\n")
+    proc = cli("eval", "merge", "--data", bad)
+    assert proc.returncode == 2 and "2 skipped" in proc.stderr and "bad.jsonl:1: not a JSON object" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    proc = cli("train", "merge", "--corpus", bad, "--output", tmp_path / "m")
+    assert proc.returncode == 2 and "not a JSON object" in proc.stderr and "Traceback" not in proc.stderr

@@ -108,7 +108,10 @@ def _train_chooser(corpus, root, output, tests, vals, threshold, seed, cache, wo
 
     _needs("sklearn", "training needs scikit-learn")
     if corpus:
-        table = table_of_files(list(corpus), Path(cache) if cache else None, workers)
+        try:
+            table = table_of_files(list(corpus), Path(cache) if cache else None, workers)
+        except ValueError as exc:      # a line of a corpus file that is not a merge record
+            raise Failure(str(exc), EXIT_USAGE) from None
         sources = {"corpora": _corpus_card(list(corpus), digest=True)}
     else:
         with support.open_store(str(root)) as store:
@@ -148,7 +151,10 @@ def _train_transformer(corpus, root, output, tests, vals, size, epochs, max_len,
     from codeintel.models.registry import record_metrics, repo_model_dir
 
     if corpus:
-        examples = list(read_corpus(list(corpus)))
+        try:
+            examples = list(read_corpus(list(corpus)))
+        except ValueError as exc:      # a line of a corpus file that is not a merge record
+            raise Failure(str(exc), EXIT_USAGE) from None
         sources = {"corpora": _corpus_card(list(corpus))}
     else:
         with support.open_store(str(root)) as store:
@@ -213,13 +219,17 @@ def eval_merge(data, model_dir, threshold, transformer_dir, no_transformer, repo
     info = read_model_dir(model_dir, "merge", "given") if model_dir else active_model("merge", repo or Path.cwd())
     if info is None or not info.usable:
         raise Failure("no merge model: train one with `codeintel train merge`", EXIT_USAGE)
-    examples = [ex for ex in read_corpus(list(data)) if ex.resolution is not None]
+    skipped: list[str] = []      # records of --data that cannot be used: counted, not fatal
+    examples = [ex for ex in read_corpus(list(data), skipped=skipped) if ex.resolution is not None]
     if not examples:
-        raise Failure("no conflict regions with a resolution in the data", EXIT_USAGE)
+        raise Failure("no conflict regions with a resolution in the data"
+                      + (f" ({len(skipped)} skipped; {skipped[0]})" if skipped else ""), EXIT_USAGE)
+    skipped_note = {"records": len(skipped), "why": skipped[:20]}
     limit = threshold if threshold is not None else float(info.config.get("threshold", 0.9))
     from codeintel.merge.chooser import ARCHITECTURE
     if info.config.get("architecture") == ARCHITECTURE:
-        support.emit_json(_eval_chooser(info, examples, limit, transformer_dir, no_transformer, data))
+        support.emit_json({**_eval_chooser(info, examples, limit, transformer_dir, no_transformer, data),
+                           "skipped": skipped_note})
         return
     from codeintel.merge.learn import evaluate, make_cases
     from codeintel.merge.training import load_predictor
@@ -227,7 +237,7 @@ def eval_merge(data, model_dir, threshold, transformer_dir, no_transformer, repo
     report = evaluate(make_cases(examples), load_predictor(info), limit)
     support.emit_json({"model": str(info.path), "data": [str(d) for d in data], "metrics": report.metrics,
                 "baselines": report.baselines, "confusion_by_true_label": report.confusion,
-                "instance_labels": report.labels, "seconds": round(report.seconds, 1)})
+                "instance_labels": report.labels, "seconds": round(report.seconds, 1), "skipped": skipped_note})
 
 
 def _eval_chooser(info, examples, limit, transformer_dir, no_transformer, data) -> dict:

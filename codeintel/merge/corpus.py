@@ -229,25 +229,48 @@ def corpus_files(paths: Union[str, os.PathLike, Iterable[Union[str, os.PathLike]
     return out
 
 
-def read_records(paths) -> Iterator[dict]:
-    """The raw JSON objects of JSONL(.gz) files or directories of them, in order."""
+def read_records(paths, skipped: Optional[list[str]] = None) -> Iterator[dict]:
+    """The raw JSON objects of JSONL(.gz) files or directories of them, in order; a line that is
+    not a JSON object is a ValueError naming it, or, given a ``skipped`` list, noted there and
+    skipped."""
     for f in corpus_files(paths):
         opener = gzip.open if f.name.endswith(".gz") else open
         with opener(f, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    yield json.loads(line)
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    record = None
+                if isinstance(record, dict):
+                    yield record
+                elif skipped is None:
+                    raise ValueError(f"{f}:{number}: not a JSON object")
+                else:
+                    skipped.append(f"{f.name}:{number}: not a JSON object")
 
 
 def read_corpus(paths, *, languages: Optional[Sequence[str]] = None, require_resolution: bool = True,
-                limit: Optional[int] = None, tokenizer: Optional[Tokenizer] = None) -> Iterator[MergeExample]:
-    """Per-region examples of corpus files (``languages``: keep only these ``language`` values)."""
+                limit: Optional[int] = None, tokenizer: Optional[Tokenizer] = None,
+                skipped: Optional[list[str]] = None) -> Iterator[MergeExample]:
+    """Per-region examples of corpus files (``languages``: keep only these ``language`` values;
+    ``skipped``: where records that cannot be used are noted instead of stopping the run)."""
     wanted = set(languages) if languages else None
     n = 0
-    for record in read_records(paths):
+    for record in read_records(paths, skipped):
         if wanted is not None and record.get("language") not in wanted:
             continue
-        for ex in examples_from_record(record, require_resolution=require_resolution, tokenizer=tokenizer):
+        try:
+            examples = list(examples_from_record(record, require_resolution=require_resolution, tokenizer=tokenizer))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            why = f"{record.get('repo', '?')} {record.get('merge_sha', '?')} {record.get('path', '?')}: " \
+                  f"not a usable merge record ({type(exc).__name__}: {exc})"
+            if skipped is None:
+                raise ValueError(why) from None
+            skipped.append(why)
+            continue
+        for ex in examples:
             yield ex
             n += 1
             if limit is not None and n >= limit:
