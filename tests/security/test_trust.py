@@ -18,7 +18,7 @@ from lsprotocol import types as lsp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "e2e"))
 
 from completion_server import RecordingCompletionServer  # noqa: E402
-from conftest import GIT_ENV, ROOT, cli, cli_json, commit_all, git, init_repo  # noqa: E402
+from conftest import GIT_ENV, ROOT, cli, cli_json, commit_all, diverge, git, init_repo  # noqa: E402
 from lsp_support import lsp_session, open_doc, position_of  # noqa: E402
 
 CODE = '''def area_of_square(side):
@@ -160,16 +160,9 @@ def _conflicted_repo(tmp_path: Path, config: str) -> Path:
     """A repository with the merge driver installed whose committed config asks for ``config``,
     and a real content conflict between two branches."""
     repo = init_repo(tmp_path / "cloned")
-    (repo / "app.py").write_text(BASE)
     (repo / ".codeintel").mkdir()
     (repo / ".codeintel" / "config.toml").write_text(config)
-    commit_all(repo, "base")
-    git(repo, "checkout", "-q", "-b", "theirs")
-    (repo / "app.py").write_text(THEIRS)
-    commit_all(repo, "theirs")
-    git(repo, "checkout", "-q", "main")
-    (repo / "app.py").write_text(OURS)
-    commit_all(repo, "ours")
+    diverge(repo, "app.py", BASE.encode(), OURS.encode(), THEIRS.encode())
     cli("install-merge-driver", cwd=repo, env=GIT_ENV, check=0)
     return repo
 
