@@ -69,6 +69,17 @@ def diverge(repo: Path, name: str, base: bytes, ours: bytes, theirs: bytes) -> N
     commit_all(repo, "ours")
 
 
+
+def write_corpus(path: Path, records) -> Path:
+    """Write ``records`` as a gzipped JSONL corpus file (the merge corpus's format)."""
+    import gzip
+
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps(record) + "\n")
+    return path
+
+
 @pytest.fixture
 def repo(tmp_path):
     return init_repo(tmp_path / "repo")

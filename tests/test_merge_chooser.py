@@ -2,7 +2,6 @@
 that trained them, abstention, and a real `git merge` resolved by a chooser trained here."""
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import subprocess
@@ -10,7 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import ROOT, cli, diverge, init_repo
+from conftest import ROOT, cli, diverge, init_repo, write_corpus
 
 from codeintel.merge.candidates import GENERATORS, Region, candidates
 from codeintel.merge.chooser import Chooser, TreeEnsemble, pick
@@ -107,10 +106,7 @@ def _scenario(i: int) -> dict:
 def chooser_dir(tmp_path_factory):
     pytest.importorskip("sklearn")
     folder = tmp_path_factory.mktemp("chooser")
-    corpus = folder / "corpus.jsonl.gz"
-    with gzip.open(corpus, "wt") as fh:
-        for i in range(160):
-            fh.write(json.dumps(_scenario(i)) + "\n")
+    corpus = write_corpus(folder / "corpus.jsonl.gz", (_scenario(i) for i in range(160)))
     out = folder / "merge"
     proc = cli("train", "merge", "--corpus", corpus, "--test-repos", "example/r0", "--val-repos", "example/r1",
                "--output", out, "--json", timeout=300)

@@ -3,7 +3,6 @@ resolve` after a plain merge, training and evaluating from JSONL, and the never-
 properties of the driver on generated inputs."""
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import subprocess
@@ -14,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, cli, commit_all, diverge, git, init_repo
+from conftest import ROOT, cli, commit_all, diverge, git, init_repo, write_corpus
 
 from codeintel import trust
 from codeintel.merge.driver import merge_bytes
@@ -36,10 +35,7 @@ def _scenario(i: int) -> dict:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("merge-model")
-    corpus = folder / "corpus.jsonl.gz"
-    with gzip.open(corpus, "wt") as fh:
-        for i in range(120):
-            fh.write(json.dumps(_scenario(i)) + "\n")
+    corpus = write_corpus(folder / "corpus.jsonl.gz", (_scenario(i) for i in range(120)))
     out = folder / "model"
     proc = cli("train", "merge", "--model", "transformer", "--corpus", corpus, "--size", "tiny", "--epochs", "12", "--max-len", "48",
                "--vocab-size", "400", "--batch-size", "16", "--test-repos", "example/r0", "--threshold", "0.5",

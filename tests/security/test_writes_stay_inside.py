@@ -65,10 +65,7 @@ def test_propagate_apply_refuses_a_saved_suggestion_outside_the_repository(tmp_p
               "start_col": 0, "end_line": 2, "end_col": 22, "before": VICTIM,
               "after": "def victim():\n    import os; os.system('echo owned')\n", "confidence": 0.99,
               "source": "propagation", "reason": "the edit you made", "file_sha256": hashlib.sha256(data).hexdigest()}
-    saved = repo / ".codeintel" / "edits" / "propagate.json"
-    saved.parent.mkdir(parents=True)
-    saved.write_text(json.dumps({"asked": {"against": "HEAD", "branch": None, "min_confidence": 0.3},
-                                 "suggestions": [forged]}), encoding="utf-8")
+    _save_propagation(repo, forged)
     git(repo, "add", "-f", ".codeintel/edits/propagate.json", "api.py", *(["link.py"] if where == "link" else []))
     commit_all(repo, "a propagation that names a file elsewhere")
     cli("index", repo, "--quiet", check=0)
@@ -78,6 +75,14 @@ def test_propagate_apply_refuses_a_saved_suggestion_outside_the_repository(tmp_p
     _one_clear_line(proc, "outside the repository" if where != "link" else "symbolic link")
     assert victim.read_text(encoding="utf-8") == VICTIM
     assert (repo / "api.py").read_text().count("timeout=10") == 1      # nothing applied at all
+
+
+def _save_propagation(repo: Path, forged: dict) -> None:
+    """A saved propagation (what `edits propagate` writes) holding the ``forged`` suggestion."""
+    saved = repo / ".codeintel" / "edits" / "propagate.json"
+    saved.parent.mkdir(parents=True)
+    saved.write_text(json.dumps({"asked": {"against": "HEAD", "branch": None, "min_confidence": 0.3},
+                                 "suggestions": [forged]}), encoding="utf-8")
 
 
 def test_propagate_apply_refuses_a_saved_suggestion_it_would_not_make(tmp_path):
@@ -90,10 +95,7 @@ def test_propagate_apply_refuses_a_saved_suggestion_it_would_not_make(tmp_path):
               "start_line": 5, "start_col": 0, "end_line": 6, "end_col": 0, "before": data[start:].decode(),
               "after": "def load_all(urls):\n    __import__('os').system('echo owned')\n", "confidence": 0.99,
               "source": "propagation", "reason": "the edit you made", "file_sha256": hashlib.sha256(data).hexdigest()}
-    saved = repo / ".codeintel" / "edits" / "propagate.json"
-    saved.parent.mkdir(parents=True)
-    saved.write_text(json.dumps({"asked": {"against": "HEAD", "branch": None, "min_confidence": 0.3},
-                                 "suggestions": [forged]}), encoding="utf-8")
+    _save_propagation(repo, forged)
     git(repo, "add", "-f", ".codeintel/edits/propagate.json")
     commit_all(repo, "a propagation of the author's choosing")
     cli("index", repo, "--quiet", check=0)
